@@ -1,0 +1,61 @@
+"""Automatic names for symbols: ``fullyconnected0``, ``_plus1``, and ``mx.name.Prefix``.
+
+When an operator is applied without ``name=``, the current :class:`NameManager` makes one
+from a hint (the operator's name in lower case) and a counter per hint.
+
+>>> import mxref as mx
+>>> with mx.name.NameManager():
+...     a = mx.sym.Variable('a')
+...     print((a + a).name, (a + a).name)
+_plus0 _plus1
+>>> with mx.name.Prefix('mlp_'):
+...     print(mx.sym.FullyConnected(a, num_hidden=2, name='fc1').name)
+mlp_fc1
+"""
+import threading
+
+__all__ = ['NameManager', 'Prefix']
+
+
+class NameManager:
+    """Hands out unique names ``hint + counter``; use it as a ``with`` block to start afresh."""
+    _state = threading.local()
+
+    def __init__(self):
+        self._counter = {}
+        self._old_manager = None
+
+    def get(self, name, hint):
+        """Return ``name`` if given, else the next ``hint<N>`` (the counter is per hint)."""
+        if name:
+            return name
+        count = self._counter.get(hint, 0)
+        self._counter[hint] = count + 1
+        return '%s%d' % (hint, count)
+
+    def __enter__(self):
+        self._old_manager = NameManager.current()
+        NameManager._state.value = self
+        return self
+
+    def __exit__(self, *exc):
+        NameManager._state.value = self._old_manager
+
+    @staticmethod
+    def current():
+        """The active manager (a process-wide default outside any ``with`` block)."""
+        manager = getattr(NameManager._state, 'value', None)
+        if manager is None:
+            manager = NameManager._state.value = NameManager()
+        return manager
+
+
+class Prefix(NameManager):
+    """A name manager that puts ``prefix`` in front of every name, given or automatic."""
+
+    def __init__(self, prefix):
+        super().__init__()
+        self._prefix = prefix
+
+    def get(self, name, hint):
+        return self._prefix + super().get(name, hint)

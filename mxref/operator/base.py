@@ -1,0 +1,188 @@
+"""The operator protocol and the registry every ``mx.nd.<Op>`` / ``mx.sym.<Op>`` is built from.
+
+An operator is one class.  It declares its parameters, the names of its inputs and outputs,
+how output shapes and types follow from input ones, and its ``forward`` and ``backward`` on
+device buffers.  It never knows which device it runs on: it calls ``self.B``, the backend of
+its context, which the caller sets with :meth:`Operator.to`.
+
+The calling convention is MXNet's (``mx.operator.CustomOp``)::
+
+    forward(is_train, req, in_data, out_data, aux)
+    backward(req, out_grad, in_data, out_data, in_grad, aux)
+
+``req[i]`` is ``'write'``, ``'add'`` or ``'null'`` for ``out_data[i]`` (forward) or
+``in_grad[i]`` (backward); every backend function takes a ``req`` and honours it.
+"""
+from ..base import MXNetKeyError, MXNetValueError, MXNetTypeError
+from .. import backend
+from .params import parse_params
+
+import numpy as np
+
+__all__ = ['Operator', 'register', 'get', 'registered_names', 'shape_str']
+
+_REGISTRY = {}          # every name (canonical and alias) -> operator class
+_CANONICAL = {}         # canonical name -> operator class
+
+
+def register(cls):
+    """Class decorator: make ``cls`` available under ``cls.op_name`` and its aliases.
+
+    Aliases are read from the class itself, never inherited from a base operator.
+    """
+    if 'op_name' not in cls.__dict__:
+        raise MXNetValueError('%s must set op_name' % cls.__name__)
+    cls.aliases = tuple(cls.__dict__.get('aliases', ()))
+    for name in (cls.op_name,) + cls.aliases:
+        if name in _REGISTRY and _REGISTRY[name] is not cls:
+            raise MXNetValueError('operator name %r registered twice' % name)
+        _REGISTRY[name] = cls
+    _CANONICAL[cls.op_name] = cls
+    return cls
+
+
+def get(name):
+    """The operator class registered under ``name`` (canonical name or alias)."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise MXNetKeyError("operator '%s' is not implemented in mxref (see the 'coming from "
+                            "MXNet' page of the docs for the list)" % name) from None
+
+
+def registered_names():
+    """Every registered name, canonical names and aliases, sorted."""
+    return sorted(_REGISTRY)
+
+
+def shape_str(shape):
+    return 'unknown' if shape is None else str(tuple(shape))
+
+
+class Operator:
+    """Base class of all operators.
+
+    Class attributes a subclass sets:
+
+    ``op_name``
+        MXNet's name, written to symbol JSON (``'FullyConnected'``).
+    ``aliases``
+        Other names it is called by (``'_Plus'``, ``'_plus'`` for ``elemwise_add``).
+    ``params``
+        A tuple of :class:`~mxref.operator.params.Param`.
+    ``arguments``, ``outputs``, ``aux_states``
+        Input, output and auxiliary-state names (override the ``list_*`` methods when they
+        depend on parameters).
+    ``num_args_param``
+        For operators taking any number of inputs (``Concat``): the parameter holding the
+        count, which ``mx.sym``/``mx.nd`` fill in from the number of inputs given.
+    ``uses_out_grad``
+        False for loss layers (and BlockGrad): their backward ignores the gradient arriving
+        at their outputs, so an executor needs no head gradient for them.
+    ``input_init``
+        ``{input name: initializer JSON}`` set on input variables that have no ``__init__``
+        (BatchNorm's moving_var starts at one).
+    """
+    op_name = None
+    aliases = ()
+    params = ()
+    arguments = ('data',)
+    outputs = ('output',)
+    aux_states = ()
+    num_args_param = None
+    uses_out_grad = True
+    input_init = {}
+
+    def __init__(self, attrs=None, name=None):
+        self.attrs = dict(attrs or {})
+        self.name = name or self.op_name
+        for key, value in parse_params(self.op_name, self.name, self.params, self.attrs).items():
+            setattr(self, key, value)
+        self.ctx = None
+        self.B = None
+        self.setup()
+
+    def setup(self):
+        """Hook for subclasses: validate parameters, precompute constants."""
+
+    def to(self, ctx):
+        """Choose the device this operator computes on; returns self."""
+        self.ctx = ctx
+        self.B = backend.get(ctx)
+        return self
+
+    # ------------------------------------------------------------------ structure
+    def list_arguments(self):
+        return list(self.arguments)
+
+    def list_outputs(self):
+        """All outputs, including hidden ones (MXNet counts them in ``node_row_ptr``)."""
+        return list(self.outputs)
+
+    def num_visible_outputs(self):
+        """How many of :meth:`list_outputs` a symbol exposes."""
+        return len(self.list_outputs())
+
+    def list_auxiliary_states(self):
+        return list(self.aux_states)
+
+    # ------------------------------------------------------------------ inference
+    def infer_shape(self, in_shapes):
+        """Return ``(in_shapes, out_shapes, aux_shapes)``, filling what can be deduced.
+
+        ``in_shapes`` lists one shape tuple per argument, ``None`` where unknown.  The default
+        is for elementwise operators: every input and output has one shape.
+        """
+        known = [s for s in in_shapes if s is not None]
+        if not known:
+            return in_shapes, [None] * len(self.list_outputs()), []
+        for shape in known[1:]:
+            if tuple(shape) != tuple(known[0]):
+                self.fail('inputs must have the same shape, got %s'
+                          % ', '.join('%s %s' % (n, shape_str(s)) for n, s in
+                                      zip(self.list_arguments(), in_shapes)))
+        shape = tuple(known[0])
+        return [shape] * len(in_shapes), [shape] * len(self.list_outputs()), []
+
+    def infer_type(self, in_types):
+        """Return ``(in_types, out_types, aux_types)``; the default gives everything the
+        dtype of the first known input (float32 when none is known)."""
+        known = [t for t in in_types if t is not None]
+        dtype = np.dtype(known[0]) if known else np.dtype(np.float32)
+        n_aux = len(self.list_auxiliary_states())
+        return ([dtype] * len(in_types), [dtype] * len(self.list_outputs()), [dtype] * n_aux)
+
+    # ------------------------------------------------------------------ compute
+    def forward(self, is_train, req, in_data, out_data, aux):
+        raise NotImplementedError('%s has no forward' % self.op_name)
+
+    def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
+        raise MXNetValueError("%s '%s' has no gradient" % (self.op_name, self.name))
+
+    # ------------------------------------------------------------------ errors
+    def fail(self, message, error=MXNetValueError):
+        """Raise ``error`` with the operator and node name in front of ``message``."""
+        raise error("%s '%s': %s" % (self.op_name, self.name, message))
+
+    def check_ndim(self, arg, shape, ndims):
+        """Fail unless ``shape`` (of argument ``arg``) has one of the ranks in ``ndims``."""
+        if shape is not None and len(shape) not in ndims:
+            self.fail('%s must have %s dimensions, got shape %s'
+                      % (arg, ' or '.join(str(n) for n in ndims), shape_str(shape)))
+
+    def assign_shape(self, shapes, index, shape):
+        """Put the deduced ``shape`` into ``shapes[index]``, failing on a contradiction."""
+        shape = tuple(shape)
+        given = shapes[index]
+        if given is not None and tuple(given) != shape:
+            self.fail('%s has shape %s, expected %s'
+                      % (self.list_arguments()[index], shape_str(given), shape_str(shape)))
+        shapes[index] = shape
+
+    def __repr__(self):
+        return '<%s %r>' % (self.op_name, self.name)
+
+
+def check_type(value, types, what):
+    if not isinstance(value, types):
+        raise MXNetTypeError('%s: expected %s, got %s' % (what, types, type(value).__name__))

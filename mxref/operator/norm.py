@@ -1,0 +1,190 @@
+"""Normalisation layers: BatchNorm and LayerNorm, written with the backend's reductions and
+elementwise formulas (so they run on every device)."""
+import numpy as np
+
+from .base import Operator, register, shape_str
+from .params import Param
+
+__all__ = ['BatchNorm', 'LayerNorm']
+
+
+def _channel_view_shape(ndim, axis, size):
+    """The shape (1, .., size, .., 1) that makes a per-channel vector broadcast along ``axis``."""
+    shape = [1] * ndim
+    shape[axis] = size
+    return tuple(shape)
+
+
+@register
+class BatchNorm(Operator):
+    """Normalises each channel (``axis``) over the batch and the other axes.
+
+    Training: ``μ, σ² = mean and (biased) variance of x per channel``;
+    ``y = γ·(x − μ)·r + β`` with ``r = 1/√(σ² + eps)``, and the auxiliary states move towards
+    the batch: ``moving = moving·momentum + batch·(1 − momentum)``.
+    Inference (or ``use_global_stats``): the moving statistics replace μ and σ².
+    ``fix_gamma`` uses γ = 1 (and writes 1 into gamma, as MXNet does); γ gets no gradient.
+    The hidden outputs ``mean`` and ``var`` hold μ and r (MXNet stores the inverse standard
+    deviation there).
+    Gradients (x̂ = (x − μ)·r, m elements per channel):
+    ``dβ = Σ dy``; ``dγ = Σ dy·x̂``; ``dx = γ·r·(dy − dβ/m − x̂·dγ/m)``, or ``dx = γ·r·dy``
+    when the statistics were not computed from the batch.
+    """
+    op_name = 'BatchNorm'
+    arguments = ('data', 'gamma', 'beta')
+    outputs = ('output', 'mean', 'var')
+    aux_states = ('moving_mean', 'moving_var')
+    input_init = {'moving_mean': '["zero", {}]', 'moving_var': '["one", {}]'}
+    params = (Param('eps', 'float', 1e-3), Param('momentum', 'float', 0.9),
+              Param('fix_gamma', 'bool', True), Param('use_global_stats', 'bool', False),
+              Param('output_mean_var', 'bool', False), Param('axis', 'int', 1),
+              Param('cudnn_off', 'bool', False), Param('min_calib_range', 'float?', None),
+              Param('max_calib_range', 'float?', None))
+
+    def setup(self):
+        self._batch_stats = False          # whether the last forward used batch statistics
+
+    def num_visible_outputs(self):
+        return 3 if self.output_mean_var else 1
+
+    def infer_shape(self, in_shapes):
+        shapes = list(in_shapes)
+        data = shapes[0]
+        if data is None:
+            return shapes, [None, None, None], [None, None]
+        if not -len(data) <= self.axis < len(data):
+            self.fail('axis %d is out of range for data %s' % (self.axis, shape_str(data)))
+        channels = (data[self.axis % len(data)],)
+        for i in (1, 2):
+            self.assign_shape(shapes, i, channels)
+        return shapes, [tuple(data), channels, channels], [channels, channels]
+
+    def infer_type(self, in_types):
+        dtype = np.dtype(in_types[0] or np.float32)
+        param = np.dtype(np.float32) if dtype == np.float16 else dtype
+        return [dtype, param, param], [dtype, param, param], [param, param]
+
+    def _layout(self, x):
+        """(per-channel view shape, axes reduced over, elements per channel)."""
+        axis = self.axis % x.ndim
+        view = _channel_view_shape(x.ndim, axis, x.shape[axis])
+        return view, tuple(i for i in range(x.ndim) if i != axis), x.size // x.shape[axis]
+
+    def forward(self, is_train, req, in_data, out_data, aux):
+        B = self.B
+        x, gamma, beta = in_data
+        mean, invstd = out_data[1], out_data[2]
+        view, reduce_axes, _ = self._layout(x)
+        if self.fix_gamma:
+            B.elementwise('0 * g + 1', gamma, 'write', g=gamma)
+        self._batch_stats = is_train and not self.use_global_stats
+        if self._batch_stats:
+            squares = B.empty(x.shape, x.dtype)
+            B.reduce('mean', x, reduce_axes, mean, 'write')
+            B.elementwise('(x - m) * (x - m)', squares, 'write', x=x, m=B.reshape(mean, view))
+            B.reduce('mean', squares, reduce_axes, invstd, 'write')          # σ² for now
+            moving_mean, moving_var = aux
+            B.elementwise('r * mom + b * (1 - mom)', moving_mean, 'write', r=moving_mean,
+                          b=mean, mom=self.momentum)
+            B.elementwise('r * mom + b * (1 - mom)', moving_var, 'write', r=moving_var,
+                          b=invstd, mom=self.momentum)
+            B.elementwise('1 / sqrt(v + eps)', invstd, 'write', v=invstd, eps=self.eps)
+        else:
+            B.store(mean, aux[0], 'write')
+            B.elementwise('1 / sqrt(v + eps)', invstd, 'write', v=aux[1], eps=self.eps)
+        B.elementwise('(x - m) * r * g + b', out_data[0], req[0], x=x, m=B.reshape(mean, view),
+                      r=B.reshape(invstd, view), g=B.reshape(gamma, view),
+                      b=B.reshape(beta, view))
+
+    def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
+        B = self.B
+        x, gamma, _ = in_data
+        dy = out_grad[0]
+        view, reduce_axes, count = self._layout(x)
+        m, r = B.reshape(out_data[1], view), B.reshape(out_data[2], view)
+        g = B.reshape(gamma, view)
+        channels = gamma.shape[0]
+        sum_dy = B.empty((channels,), gamma.dtype)
+        sum_dy_xhat = B.empty((channels,), gamma.dtype)
+        scratch = B.empty(x.shape, x.dtype)
+        B.reduce('sum', dy, reduce_axes, sum_dy, 'write')
+        B.elementwise('dy * (x - m) * r', scratch, 'write', dy=dy, x=x, m=m, r=r)
+        B.reduce('sum', scratch, reduce_axes, sum_dy_xhat, 'write')
+        if self._batch_stats:
+            B.elementwise('g * r * (dy - sdy / n - (x - m) * r * sdyx / n)', in_grad[0], req[0],
+                          dy=dy, x=x, m=m, r=r, g=g, n=count, sdy=B.reshape(sum_dy, view),
+                          sdyx=B.reshape(sum_dy_xhat, view))
+        else:
+            B.elementwise('dy * g * r', in_grad[0], req[0], dy=dy, g=g, r=r)
+        if self.fix_gamma:
+            B.elementwise('0 * g', in_grad[1], req[1], g=gamma)
+        else:
+            B.store(in_grad[1], sum_dy_xhat, req[1])
+        B.store(in_grad[2], sum_dy, req[2])
+
+
+@register
+class LayerNorm(Operator):
+    """Normalises over ``axis`` within each sample: ``y = γ·(x − μ)/σ + β`` with
+    ``σ = √(var + eps)``; γ and β have the size of that axis.  Outputs: y, μ, σ.
+    Gradients: ``dβ = Σ dy``; ``dγ = Σ dy·x̂``;
+    ``dx = (ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) / σ`` with ``ĝ = γ·dy`` (means along ``axis``).
+    """
+    op_name = 'LayerNorm'
+    arguments = ('data', 'gamma', 'beta')
+    outputs = ('output', 'mean', 'std')
+    params = (Param('axis', 'int', -1), Param('eps', 'float', 1e-5),
+              Param('output_mean_var', 'bool', False))
+
+    def num_visible_outputs(self):
+        return 3 if self.output_mean_var else 1
+
+    def infer_shape(self, in_shapes):
+        shapes = list(in_shapes)
+        data = shapes[0]
+        if data is None:
+            return shapes, [None, None, None], []
+        axis = self.axis % len(data)
+        for i in (1, 2):
+            self.assign_shape(shapes, i, (data[axis],))
+        stat = tuple(1 if i == axis else n for i, n in enumerate(data))
+        return shapes, [tuple(data), stat, stat], []
+
+    def forward(self, is_train, req, in_data, out_data, aux):
+        B = self.B
+        x, gamma, beta = in_data
+        axis = self.axis % x.ndim
+        view = _channel_view_shape(x.ndim, axis, x.shape[axis])
+        mean, std = out_data[1], out_data[2]
+        B.reduce('mean', x, (axis,), mean, 'write')
+        squares = B.empty(x.shape, x.dtype)
+        B.elementwise('(x - m) * (x - m)', squares, 'write', x=x, m=mean)
+        B.reduce('mean', squares, (axis,), std, 'write')
+        B.elementwise('sqrt(v + eps)', std, 'write', v=std, eps=self.eps)
+        B.elementwise('(x - m) / s * g + b', out_data[0], req[0], x=x, m=mean, s=std,
+                      g=B.reshape(gamma, view), b=B.reshape(beta, view))
+
+    def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
+        B = self.B
+        x, gamma, _ = in_data
+        dy = out_grad[0]
+        axis = self.axis % x.ndim
+        view = _channel_view_shape(x.ndim, axis, x.shape[axis])
+        mean, std = out_data[1], out_data[2]
+        g = B.reshape(gamma, view)
+        xhat = B.empty(x.shape, x.dtype)
+        B.elementwise('(x - m) / s', xhat, 'write', x=x, m=mean, s=std)
+        scratch = B.empty(x.shape, x.dtype)
+        B.elementwise('dy * h', scratch, 'write', dy=dy, h=xhat)
+        B.sum_to(scratch, B.reshape(in_grad[1], view), req[1])
+        B.sum_to(dy, B.reshape(in_grad[2], view), req[2])
+        if req[0] == 'null':
+            return
+        mean_g = B.empty(mean.shape, x.dtype)
+        mean_gx = B.empty(mean.shape, x.dtype)
+        B.elementwise('dy * g', scratch, 'write', dy=dy, g=g)
+        B.reduce('mean', scratch, (axis,), mean_g, 'write')
+        B.elementwise('dy * g * h', scratch, 'write', dy=dy, g=g, h=xhat)
+        B.reduce('mean', scratch, (axis,), mean_gx, 'write')
+        B.elementwise('(dy * g - mg - h * mgx) / s', in_grad[0], req[0], dy=dy, g=g, mg=mean_g,
+                      h=xhat, mgx=mean_gx, s=std)

@@ -1,0 +1,35 @@
+"""``mx.sym`` / ``mx.symbol``: Symbol, Variable, Group, load, and one function per operator.
+
+The operator functions are generated from the operator registry at import; names starting
+with ``_`` live in ``mx.sym._internal``.
+"""
+import sys
+import types
+
+from ..operator.calling import make_function, public_names
+from .symbol import (Symbol, Variable, var, Group, load, load_json, create_symbol)
+
+
+def _sym_implementation(op_cls, name, args, kwargs):
+    return create_symbol(name, args, kwargs)
+
+
+def _install():
+    module = sys.modules[__name__]
+    internal = types.ModuleType(__name__ + '._internal', 'Operators whose names start with _.')
+    op = types.ModuleType(__name__ + '.op', 'Every operator function of mx.sym.')
+    public, private = public_names()
+    for name in public + private:
+        function = make_function(name, _sym_implementation, 'Symbol')
+        function.__module__ = __name__
+        setattr(op, name, function)
+        if name.startswith('_'):
+            setattr(internal, name, function)
+        elif not hasattr(module, name):
+            setattr(module, name, function)
+    sys.modules[internal.__name__] = internal
+    sys.modules[op.__name__] = op
+    return internal, op
+
+
+_internal, op = _install()
