@@ -522,7 +522,8 @@ def _call_function(op_name, args, kwargs):
 def array(source_array, ctx=None, dtype=None):
     """An NDArray holding a copy of ``source_array`` (array-like or NDArray).
 
-    The dtype is ``dtype``, else the source's when it is a NumPy array or NDArray, else float32.
+    The dtype is ``dtype``, else the source's when it is an NDArray, else float32 (also for
+    NumPy arrays of other types, as MXNet does).
     """
     ctx = ctx or (source_array.context if isinstance(source_array, NDArray)
                   else current_context())
@@ -537,7 +538,7 @@ def array(source_array, ctx=None, dtype=None):
         if source.dtype == object:
             raise MXNetTypeError('mx.nd.array: source must be numeric, got %r' % (source_array,))
     if dtype is None:
-        dtype = source.dtype if isinstance(source_array, (np.ndarray, NDArray)) else _DEFAULT_DTYPE
+        dtype = source.dtype if isinstance(source_array, NDArray) else _DEFAULT_DTYPE
     if source.ndim == 0:
         source = source.reshape((1,))
     return NDArray(backend.get(ctx).from_numpy(source, np.dtype(dtype)), ctx)

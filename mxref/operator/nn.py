@@ -21,6 +21,7 @@ class FullyConnected(Operator):
     Gradients: ``dx = dy · W``;  ``dW = dyᵀ · x``;  ``db = Σ_rows dy``.
     """
     op_name = 'FullyConnected'
+    arguments = ('data', 'weight', 'bias')              # bias only without no_bias
     params = (Param('num_hidden', 'int', doc='number of output units'),
               Param('no_bias', 'bool', False, doc='whether to leave out the bias'),
               Param('flatten', 'bool', True, doc='flatten the input to 2-D, else apply to the last axis'))
@@ -103,6 +104,7 @@ class LeakyReLU(Operator):
       their mean.
     """
     op_name = 'LeakyReLU'
+    arguments = ('data', 'gamma')                       # gamma only for prelu
     params = (Param('act_type', 'str', 'leaky', choices=('leaky', 'elu', 'prelu', 'selu',
                                                          'gelu', 'rrelu')),
               Param('slope', 'float', 0.25), Param('lower_bound', 'float', 0.125),
@@ -199,7 +201,8 @@ class Embedding(Operator):
 
     def infer_type(self, in_types):
         data = in_types[0] if in_types[0] is not None else np.dtype(np.float32)
-        return [data, self.dtype], [self.dtype], []
+        weight = in_types[1] if in_types[1] is not None else self.dtype   # a known weight wins
+        return [data, weight], [weight], []
 
     def forward(self, is_train, req, in_data, out_data, aux):
         self.B.take(in_data[1], in_data[0], 0, 'clip', out_data[0], req[0])
