@@ -126,6 +126,9 @@ def _propagate(order, entry_values, infer, what):
                     and all(entry_values.get(e) is not None for e in out_entries + aux_entries)):
                 continue
             new_in, new_out, new_aux = infer(op, known_in)
+            known_out = [entry_values.get(e) for e in out_entries]
+            if any(v is None for v in new_in) and all(v is not None for v in known_out):
+                new_in = op.infer_backward(what, list(new_in), known_out)
             for entries, values in ((arg_entries, new_in), (out_entries, new_out),
                                     (aux_entries, new_aux or [])):
                 for entry, value in zip(entries, values):
