@@ -153,17 +153,17 @@ class Operator:
         return ([dtype] * len(in_types), [dtype] * len(self.list_outputs()), [dtype] * n_aux)
 
     def infer_backward(self, what, in_values, out_values):
-        """Deduce unknown input shapes (``what='shape'``) or types from known outputs.
+        """Deduce input shapes (``what='shape'``) or types from known outputs.
 
-        Operators using the default elementwise rule (every input and output alike) run it
-        backwards, as MXNet's inference does; others deduce nothing this way.
+        ``in_values`` holds what is known so far (shapes may be partial, 0 marking an unknown
+        dimension).  Operators using the default elementwise rule (every input and output
+        alike) run it backwards, as MXNet's inference does; others deduce nothing this way.
         """
         default = Operator.infer_shape if what == 'shape' else Operator.infer_type
         rule = type(self).infer_shape if what == 'shape' else type(self).infer_type
-        known = [v for v in out_values if v is not None]
-        if rule is not default or not known:
+        if rule is not default:
             return in_values
-        return [known[0] if v is None else v for v in in_values]
+        return [out_values[0]] * len(in_values)
 
     # ------------------------------------------------------------------ compute
     def forward(self, is_train, req, in_data, out_data, aux):

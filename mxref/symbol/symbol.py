@@ -22,7 +22,8 @@ from ..name import NameManager
 from ..operator import get as get_op
 from ..operator.calling import split_call, bind_inputs
 from ..operator.params import attr_string
-from .graph import Node, topo_order, aux_variable_ids, infer_shapes, infer_types
+from .graph import (Node, topo_order, aux_variable_ids, infer_shapes, infer_types,
+                    shape_is_complete)
 from .json_format import to_json, from_json, HIDDEN_KEYS
 
 __all__ = ['Symbol', 'Variable', 'var', 'Group', 'load', 'load_json', 'create_symbol']
@@ -227,7 +228,7 @@ class Symbol:
             return tuple(int(d) for d in value)
         known = self._collect_inference_args(args, kwargs, 'shape', convert)
         order = self._order()
-        return order, infer_shapes(order, {k: v for k, v in known.items() if 0 not in v})
+        return order, infer_shapes(order, known)
 
     def _grouped(self, order, values, default):
         aux = aux_variable_ids(order)
@@ -245,11 +246,13 @@ class Symbol:
         """
         order, values = self._infer_shape_entries(args, kwargs)
         arg_shapes, out_shapes, aux_shapes = self._grouped(order, values, None)
-        unknown = [(n, s) for n, s in zip(self.list_arguments(), arg_shapes) if s is None]
-        if unknown or any(s is None for s in out_shapes + aux_shapes):
+        unknown = [(n, s) for n, s in zip(self.list_arguments(), arg_shapes)
+                   if not shape_is_complete(s)]
+        if unknown or not all(shape_is_complete(s) for s in out_shapes + aux_shapes):
             warnings.warn('Cannot decide shape for the following arguments (0s in shape means '
                           'unknown dimensions). Consider providing them as input:\n\t'
-                          + '\n\t'.join('%s: ()' % n for n, _ in unknown[:10]), stacklevel=2)
+                          + '\n\t'.join('%s: %s' % (n, s or ()) for n, s in unknown[:10])
+                          + ('\n\t...' if len(unknown) > 10 else ''), stacklevel=2)
             return None, None, None
         return arg_shapes, out_shapes, aux_shapes
 
