@@ -326,6 +326,14 @@ CASES += [
          lambda a, b, c: a + b + c),
 ]
 
+CASES += [
+    Case('_zeros', lambda: mx.sym.zeros((2, 3)), [], lambda: np.zeros((2, 3)), grad=False),
+    Case('_ones', lambda: mx.sym.ones((4,)), [], lambda: np.ones(4), grad=False),
+    Case('_full', lambda: mx.sym.full((2, 2), 7), [], lambda: np.full((2, 2), 7), grad=False),
+    Case('_arange', lambda: mx.sym.arange(1, 7, 2, repeat=2), [], lambda: np.repeat([1, 3, 5], 2),
+         grad=False),
+]
+
 LOSS_CASES = ['SoftmaxOutput', 'LinearRegressionOutput', 'LogisticRegressionOutput',
               'MAERegressionOutput', 'MakeLoss', 'make_loss']
 
@@ -383,3 +391,17 @@ def test_blockgrad_stops_the_gradient(ctx):
                    {'x': np.zeros((2, 3))}, ctx=ctx)
     check_symbolic(mx.sym.BlockGrad(x) + x, {'x': np.ones((2, 3))}, [np.ones((2, 3))],
                    {'x': np.ones((2, 3))}, ctx=ctx)
+
+
+def test_partial_shapes_are_inferred_from_use(ctx):
+    """An initial state ``zeros((0, 4))`` takes its batch size from the data it meets."""
+    data = mx.sym.Variable('data')
+    state = mx.sym.zeros((0, 4))
+    h2h = mx.sym.FullyConnected(state, num_hidden=3, name='h2h')
+    out = mx.sym.FullyConnected(data, num_hidden=3, name='i2h') + h2h
+    arg_shapes, out_shapes, _ = out.infer_shape(data=(5, 2))
+    assert out_shapes == [(5, 3)]
+    assert dict(zip(out.list_arguments(), arg_shapes))['h2h_weight'] == (3, 4)
+    executor = out.simple_bind(ctx, data=(5, 2))
+    assert executor.forward()[0].shape == (5, 3)
+    assert mx.sym.zeros((0, 4)).infer_shape_partial()[1] == [(0, 4)]

@@ -466,9 +466,7 @@ def invoke(op, inputs, attrs, out=None, is_train=False):
     instead of new arrays.
     """
     op_cls = get_op(op) if isinstance(op, str) else op
-    if not inputs:
-        raise MXNetValueError('%s: needs at least one input NDArray' % op_cls.op_name)
-    ctx = inputs[0]._ctx
+    ctx = inputs[0]._ctx if inputs else _context_attr(attrs.get('ctx'))
     for x in inputs:
         if x._ctx != ctx:
             raise MXNetValueError('%s: all inputs must be on one context, got %s and %s'
@@ -502,6 +500,16 @@ def invoke(op, inputs, attrs, out=None, is_train=False):
         return out
     results = [NDArray(b, ctx) for b in out_bufs[:n_visible]]
     return results[0] if n_visible == 1 else results
+
+
+def _context_attr(text):
+    """A ``ctx`` parameter such as ``'gpu(1)'`` as a Context (the current one when empty)."""
+    if not text:
+        return current_context()
+    if isinstance(text, Context):
+        return text
+    name, _, rest = str(text).partition('(')
+    return Context(name, int(rest.rstrip(')') or 0))
 
 
 def _call_function(op_name, args, kwargs):

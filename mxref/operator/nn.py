@@ -53,6 +53,14 @@ class FullyConnected(Operator):
         out = (data[0], self.num_hidden) if self.flatten else tuple(data[:-1]) + (self.num_hidden,)
         return shapes, [out], []
 
+    def infer_backward(self, what, in_values, out_values):
+        """The batch dimension(s) of the data follow from the output's."""
+        data, out = in_values[0], out_values[0]
+        if what != 'shape' or data is None:
+            return in_values
+        lead = 1 if self.flatten else len(out) - 1
+        return [tuple(out[:lead]) + tuple(data[lead:])] + list(in_values[1:])
+
     def forward(self, is_train, req, in_data, out_data, aux):
         B = self.B
         x = B.reshape(in_data[0], self._rows_cols(in_data[0].shape))
