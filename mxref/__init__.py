@@ -23,3 +23,9 @@ from . import symbol as sym
 from .symbol import Symbol
 from .executor import Executor
 from . import test_utils
+from . import registry
+from . import initializer
+from . import initializer as init
+from . import lr_scheduler
+from . import optimizer
+from . import io
