@@ -381,7 +381,10 @@ def test_every_operator_has_a_case():
 
 
 # operators tested in other files (name -> file)
-OTHER_TESTS = {}
+OTHER_TESTS = {
+    'SequenceMask': 'test_sequence_ops.py', 'SequenceLast': 'test_sequence_ops.py',
+    'SequenceReverse': 'test_sequence_ops.py', 'reverse': 'test_sequence_ops.py',
+}
 
 
 def test_blockgrad_stops_the_gradient(ctx):
