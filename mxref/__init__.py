@@ -29,3 +29,4 @@ from . import initializer as init
 from . import lr_scheduler
 from . import optimizer
 from . import io
+from . import rnn
