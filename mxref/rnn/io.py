@@ -37,8 +37,9 @@ def encode_sentences(sentences, vocab=None, invalid_label=-1, invalid_key='\n',
     start_label : int, default 0
         The first id given to a new token.
     unknown_token : str, optional
-        With a given ``vocab``, tokens it lacks are encoded as this token (added to the
-        vocabulary if needed); without it, an unknown token is an error.
+        With a given ``vocab``, tokens it lacks are encoded as this token; without it, an
+        unknown token is an error.  As in MXNet 1.9.1, every occurrence of an unknown token
+        takes the next free id and ``vocab[unknown_token]`` keeps the last one.
 
     Returns
     -------
