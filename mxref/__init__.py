@@ -29,4 +29,13 @@ from . import initializer as init
 from . import lr_scheduler
 from . import optimizer
 from . import io
+from . import metric
+from . import callback
+from . import monitor
+from . import kvstore
+from . import kvstore as kv
+from . import model
+from . import module
+from . import module as mod
+from . import datasets
 from . import rnn
