@@ -7,5 +7,7 @@ True
 from .base_module import BaseModule, ModuleStateError
 from .module import Module
 from .executor_group import DataParallelExecutorGroup
+from .bucketing_module import BucketingModule
 
-__all__ = ['BaseModule', 'Module', 'ModuleStateError', 'DataParallelExecutorGroup']
+__all__ = ['BaseModule', 'Module', 'ModuleStateError', 'DataParallelExecutorGroup',
+           'BucketingModule']
