@@ -364,3 +364,26 @@ def test_bad_use_is_reported():
     with pytest.raises(MXNetError, match='not both'):
         stack = mx.rnn.SequentialRNNCell(params=mx.rnn.RNNParams('s_'))
         stack.add(mx.rnn.RNNCell(H, params=mx.rnn.RNNParams('x_')))
+
+
+def test_rnn_checkpoints_store_unpacked_weights(tmp_path):
+    stack = mx.rnn.SequentialRNNCell()
+    stack.add(mx.rnn.LSTMCell(3, prefix='l0_'))
+    stack.add(mx.rnn.GRUCell(3, prefix='l1_'))
+    outputs, _ = stack.unroll(2, mx.sym.Variable('data'), merge_outputs=True)
+    arg_shapes, _, _ = outputs.infer_shape(data=(2, 2, 4))
+    args = {name: mx.nd.array(np.random.uniform(size=shape))
+            for name, shape in zip(outputs.list_arguments(), arg_shapes) if name != 'data'}
+    prefix = str(tmp_path / 'lm')
+    callback = mx.rnn.do_rnn_checkpoint(stack, prefix, period=2)
+    callback(0, outputs, args, {})
+    assert not (tmp_path / 'lm-0001.params').exists()
+    callback(1, outputs, args, {})
+    saved = mx.nd.load(prefix + '-0002.params')
+    assert 'arg:l0_i2h_f_weight' in saved and 'arg:l1_h2h_z_bias' in saved
+    assert 'arg:l0_i2h_weight' not in saved
+    symbol, loaded, aux = mx.rnn.load_rnn_checkpoint(stack, prefix, 2)
+    assert symbol.list_arguments() == outputs.list_arguments() and aux == {}
+    assert sorted(loaded) == sorted(args)
+    for name in args:
+        assert_almost_equal(loaded[name], args[name])
