@@ -11,7 +11,7 @@ Checksums are of the file's *content*: for a gzip file, of the decompressed byte
 mirror that compressed the same data differently is still accepted.
 
 >>> sorted(DATASETS)
-['letter-recognition', 'mnist']
+['letter-recognition', 'mnist', 'tinyshakespeare']
 >>> sorted(DATASETS['mnist']['files'])[0]
 't10k-images-idx3-ubyte.gz'
 """
@@ -54,6 +54,15 @@ DATASETS = {
         'mirrors': ['https://archive.ics.uci.edu/ml/machine-learning-databases/'
                     'letter-recognition/',
                     'https://s3.us-east-2.amazonaws.com/mxnet-public/letter_recognition/'],
+    },
+    'tinyshakespeare': {
+        'files': {
+            'input.txt': '86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed',
+        },
+        'mirrors': ['https://raw.githubusercontent.com/karpathy/char-rnn/master/data/'
+                    'tinyshakespeare/',
+                    'https://raw.githubusercontent.com/dmlc/web-data/master/mxnet/'
+                    'tinyshakespeare/'],
     },
 }
 
