@@ -94,6 +94,7 @@ class EvalMetric:
         raise NotImplementedError('%s must implement update' % type(self).__name__)
 
     def _add(self, value, count):
+        value = float(value)
         self.sum_metric += value
         self.global_sum_metric += value
         self.num_inst += count
@@ -482,7 +483,7 @@ class Perplexity(EvalMetric):
     >>> p = Perplexity(ignore_label=None)
     >>> p.update([mx.nd.array([0, 1, 1])], [mx.nd.array([[0.3, 0.7], [0, 1.], [0.4, 0.6]])])
     >>> round(p.get()[1], 6)
-    1.77101
+    1.771098
     """
 
     def __init__(self, ignore_label, axis=-1, name='perplexity', output_names=None,

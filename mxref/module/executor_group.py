@@ -27,12 +27,16 @@ __all__ = ['DataParallelExecutorGroup', 'split_input_slice']
 def split_input_slice(batch_size, work_load_list):
     """Slices of ``range(batch_size)`` proportional to ``work_load_list``.
 
+    Each share is rounded (half to even, as Python's ``round``); the last slice takes what
+    rounding left over.
+
     >>> split_input_slice(10, [1, 1, 2])
-    [slice(0, 3, None), slice(3, 6, None), slice(6, 10, None)]
+    [slice(0, 2, None), slice(2, 4, None), slice(4, 10, None)]
     """
     total = float(sum(work_load_list))
     counts = [int(round(w * batch_size / total)) for w in work_load_list]
-    counts[-1] += batch_size - sum(counts)
+    if sum(counts) < batch_size:
+        counts[-1] += batch_size - sum(counts)
     slices, end = [], 0
     for count in counts:
         begin, end = end, min(end + count, batch_size)
