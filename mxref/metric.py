@@ -20,7 +20,7 @@ from collections import OrderedDict
 import numpy
 
 from . import registry
-from .base import MXNetTypeError, MXNetValueError, numeric_types
+from .base import MXNetValueError, numeric_types
 from .ndarray import NDArray
 
 __all__ = ['EvalMetric', 'CompositeEvalMetric', 'Accuracy', 'TopKAccuracy', 'F1', 'MCC',
@@ -652,6 +652,7 @@ class PearsonCorrelation(EvalMetric):
             self.reset_micro()
 
     def reset_micro(self):
+        """Clear the running means and (co)variances of the 'micro' average."""
         self._sse_p = 0
         self._mean_p = 0
         self._sse_l = 0
@@ -677,6 +678,7 @@ class PearsonCorrelation(EvalMetric):
         return count, mean, m_2
 
     def update_cov(self, label, pred):
+        """Add one batch to the running co-moment of labels and predictions."""
         self._conv = self._conv + numpy.sum((label - self._mean_l) * (pred - self._mean_p))
 
     def update(self, labels, preds):

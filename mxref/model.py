@@ -23,7 +23,7 @@ from . import optimizer as opt
 from . import kvstore as kvs
 from . import symbol as sym
 from . import ndarray as nd
-from .base import MXNetError, MXNetTypeError, MXNetValueError
+from .base import MXNetTypeError, MXNetValueError
 from .callback import LogValidationMetricsCallback
 from .context import Context, cpu
 from .initializer import Uniform, InitDesc
