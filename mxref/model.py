@@ -51,6 +51,7 @@ def save_checkpoint(prefix, epoch, symbol, arg_params, aux_params, remove_amp_ca
     >>> mx.model.save_checkpoint(prefix, 1, net, {'fc_weight': mx.nd.ones((2, 3))}, {})
     >>> sorted(os.listdir(os.path.dirname(prefix)))
     ['net-0001.params', 'net-symbol.json']
+    >>> import shutil; shutil.rmtree(os.path.dirname(prefix))
     """
     if symbol is not None:
         symbol.save('%s-symbol.json' % prefix, remove_amp_cast=remove_amp_cast)
