@@ -23,3 +23,5 @@ from . import symbol as sym
 from .symbol import Symbol
 from .executor import Executor
 from . import test_utils
+from . import visualization
+from . import visualization as viz
