@@ -403,16 +403,17 @@ def print_summary(symbol, shape=None, line_length=120, positions=[.44, .64, .74,
     --------
     >>> import mxref as mx
     >>> a, b = mx.sym.Variable('a'), mx.sym.Variable('b')
-    >>> mx.viz.print_summary(a * b + a, shape={'a': (4, 3), 'b': (4, 3)}, line_length=80)
+    >>> net = mx.sym.elemwise_add(mx.sym.elemwise_mul(a, b, name='ab'), a, name='out')
+    >>> mx.viz.print_summary(net, shape={'a': (4, 3), 'b': (4, 3)}, line_length=80)
     ... # doctest: +NORMALIZE_WHITESPACE
     ________________________________________________________________________________
     Layer (type)                       Output Shape    Param # Previous Layer
     ================================================================================
     a(null)                            3               0
     ________________________________________________________________________________
-    _mul0(elemwise_mul)                3               0       a
+    ab(elemwise_mul)                   3               0       a
     ________________________________________________________________________________
-    _plus0(elemwise_add)               3               0       _mul0
+    out(elemwise_add)                  3               0       ab
                                                                a
     ================================================================================
     Total params: 0

@@ -13,17 +13,18 @@ import io
 import os
 import sys
 
-import numpy as np
-
-import mxnet as mx
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, '..', '..', '..', '..', 'shared', 'fixtures', 'mxnet-1.9.1')
-sys.path.insert(0, os.path.join(HERE, "..", ".."))
-from viz_networks import NETWORKS, CASES  # noqa: E402  (the builders the tests use)
 
 
 def main():
+    # Imported here, not at the top: pytest's --doctest-modules imports this file under
+    # mxref's Python, which has no MXNet.
+    import numpy as np
+    import mxnet as mx
+    sys.path.insert(0, os.path.join(HERE, '..', '..'))
+    from viz_networks import NETWORKS, CASES            # the builders the tests use
+
     for case in CASES:
         with mx.name.NameManager():          # automatic names start from 0 for each case
             symbol = NETWORKS[case['network']](mx, FIXTURES)
