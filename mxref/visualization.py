@@ -205,8 +205,18 @@ def _digraph_class():
             except graphviz.ExecutableNotFound as err:
                 raise GraphvizNotFound(err.args) from None
 
-    Network.__module__ = GraphvizNotFound.__module__ = __name__
+    for cls in (Network, GraphvizNotFound):
+        cls.__module__, cls.__qualname__ = __name__, cls.__name__
     return Network, GraphvizNotFound
+
+
+def __getattr__(name):
+    # The two classes above exist once the graphviz package is imported; reaching them as
+    # mxref.visualization.Network (pickle does) builds them.
+    if name in ('Network', 'GraphvizNotFound'):
+        network, not_found = _digraph_class()
+        return network if name == 'Network' else not_found
+    raise AttributeError('module %r has no attribute %r' % (__name__, name))
 
 
 def plot_network(symbol, title='plot', save_format='pdf', shape=None, dtype=None, node_attrs={},

@@ -284,3 +284,12 @@ def test_print_summary_errors():
     with pytest.raises(mx.base.MXNetValueError, match='Input shape is incomplete'):
         mx.viz.print_summary(mx.sym.dot(mx.sym.Variable('a'), mx.sym.Variable('b')),
                              shape={'a': (1, 2)})
+
+
+def test_plot_network_result_is_a_picklable_digraph():
+    import pickle
+    dot = mx.viz.plot_network(mx.sym.Variable('x') * 2, title='t')
+    assert type(dot) is mx.viz.Network and isinstance(dot, graphviz.Digraph)
+    assert issubclass(mx.viz.GraphvizNotFound, (graphviz.ExecutableNotFound, mx.base.MXNetError))
+    again = pickle.loads(pickle.dumps(dot))
+    assert again.source == dot.source and again.format == 'pdf'
