@@ -15,7 +15,7 @@ sphinx-gallery asks, so that the configuration stays picklable.
 import ast
 import os
 
-ORDER = ['ndarray', 'symbol_api', 'module_api', 'module_synthetic', 'mnist_mlp', 'mnist_lenet',
+ORDER = ['ndarray_basics', 'symbol_api', 'module_api', 'module_synthetic', 'mnist_mlp', 'mnist_lenet',
          'char_lstm', 'char_lstm_sample', 'kvstore', 'visualization']
 
 
