@@ -84,7 +84,6 @@ sphinx_gallery_conf = {
     'plot_gallery': 'True',
     'reset_modules': (),
     'first_notebook_cell': None,
-    'write_computation_times': True,
 }
 try:                                             # a tutorial may draw with matplotlib
     import matplotlib  # noqa: F401

@@ -205,7 +205,7 @@ def module_page(name, aliases, homes, operator_families):
     lines = ['.. _api-%s:' % name, ''] + title(heading)
     if len(aliases) > 1:
         lines += ['Also reachable as %s.' % ', '.join('``%s``' % a for a in aliases[1:]), '']
-    lines += ['.. automodule:: %s' % name, '   :no-members:', '']
+    lines += ['.. automodule:: %s' % name, '']
     names = exported_names(module)
     if names:
         lines += ['.. list-table::', '   :widths: 30 70', '']
@@ -246,7 +246,7 @@ def module_page(name, aliases, homes, operator_families):
 def internal_page(name, homes, operator_classes):
     module = importlib.import_module(name)
     lines = ['.. _internals-%s:' % name, ''] + title('``%s``' % name)
-    lines += ['.. automodule:: %s' % name, '   :no-members:', '']
+    lines += ['.. automodule:: %s' % name, '']
     documented = set(homes)
     for attr in exported_names(module):
         obj = getattr(module, attr)
@@ -355,6 +355,14 @@ def operator_page(family, classes, config):
     return '\n'.join(lines) + '\n'
 
 
+def _preformatted(text, indent):
+    """``text`` as a literal block (indented by ``indent``), or nothing when it is empty."""
+    if not text:
+        return []
+    return [indent + '.. code-block:: text', ''] + [indent + '    ' + line if line.strip() else ''
+                                  for line in text.splitlines()] + ['']
+
+
 def kernel_sections():
     """Sections for kernels.rst: each compiled CPU kernel module (its docstring states the
     algorithm and loop nest) and each CUDA source with its leading comment."""
@@ -365,8 +373,20 @@ def kernel_sections():
     for name in sorted(modules):
         module = importlib.import_module(name)
         lines += title('``%s``' % name, '~')
-        lines += ['Source: ``mxref/_kernels/%s.pyx``' % name.rsplit('.', 1)[1], '',
-                  '.. automodule:: %s' % name, '   :members:', '']
+        lines += ['Source: ``mxref/_kernels/%s.pyx``' % name.rsplit('.', 1)[1], '']
+        # Kernel docstrings sketch formulas and loop nests in plain text: show them as written.
+        lines += _preformatted(inspect.getdoc(module), '')
+        functions = [attr for attr, value in sorted(vars(module).items())
+                     if not attr.startswith('_') and callable(value)
+                     and not inspect.isclass(value)]
+        for attr in functions:
+            function = getattr(module, attr)
+            try:
+                signature = str(inspect.signature(function))
+            except (TypeError, ValueError):
+                signature = '(...)'
+            lines += ['.. py:function:: %s.%s%s' % (name, attr, signature), '']
+            lines += _preformatted(inspect.getdoc(function), '   ')
     cuda_dir = os.path.join(os.path.dirname(kernels_package.__file__), 'cuda')
     sources = sorted(f for f in os.listdir(cuda_dir) if f.endswith('.cu')) \
         if os.path.isdir(cuda_dir) else []
