@@ -151,6 +151,26 @@ def test_plot_network_conv_and_pool_labels():
     assert nodes['p']['fillcolor'] == '#80b1d3'
 
 
+def test_labels_and_colours_from_mxnet_json_attributes(fixtures_dir):
+    """Labels and colours come from the JSON attributes alone: check them on LeNet's JSON as
+    MXNet wrote it, against MXNet's drawing, even before Convolution/Pooling are registered."""
+    import json
+    with open(os.path.join(fixtures_dir, 'lenet-symbol.json')) as f:
+        nodes = json.load(f)['nodes']
+    _, expected, _ = parse_dot(reference('lenet', 'dot'))
+    checked = 0
+    for node in nodes:
+        if node['op'] == 'null':
+            continue
+        make_label = visualization.LABELS.get(node['op'])
+        label = make_label(node.get('attrs', {})) if make_label else node['name']
+        assert label == expected[node['name']]['label'], node['name']
+        colour = visualization.FAMILY_COLORS.get(node['op'], visualization.OTHER_COLOR)
+        assert colour == expected[node['name']]['fillcolor'], node['name']
+        checked += 1
+    assert checked == 11          # 2 x (conv, tanh, pool), flatten, fc, tanh, fc, softmax
+
+
 def test_plot_network_shapes_on_edges_use_the_right_output():
     """Edges from a multi-output operator carry the shape of the output they use."""
     data = mx.sym.Variable('data')

@@ -399,8 +399,7 @@ def kernel_sections():
             match = re.match(r'\s*/\*(.*?)\*/', text, re.S)
             comment = inspect.cleandoc(match.group(1).strip('*\n')) if match else ''
             lines += title('``mxref/_kernels/cuda/%s``' % fname, '~')
-            if comment:
-                lines += ['::', ''] + ['    ' + line for line in comment.splitlines()] + ['']
+            lines += _preformatted(comment, '')
     return '\n'.join(lines) + '\n'
 
 
