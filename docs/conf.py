@@ -44,15 +44,11 @@ extensions = [
     'mxref_apidoc',
 ]
 
-exclude_patterns = ['_build', '_data', 'auto_tutorials/*.ipynb', 'auto_tutorials/*.py',
-                    'auto_tutorials/*.zip', '**/*.inc']
-templates_path = []
-html_static_path = []
+exclude_patterns = ['_build', '_data', '**/*.inc']      # .inc: generated parts of pages
 html_theme = 'alabaster'
 html_theme_options = {'description': "Apache MXNet 1.x's classic API as readable Python",
                       'page_width': '1240px', 'sidebar_width': '240px'}
 html_title = 'mxref %s' % release
-html_last_updated_fmt = None
 
 # numpy-style docstrings everywhere
 napoleon_google_docstring = False
@@ -60,7 +56,6 @@ napoleon_numpy_docstring = True
 napoleon_use_rtype = False
 autodoc_member_order = 'bysource'
 autodoc_typehints = 'none'
-autodoc_default_options = {}
 add_module_names = False
 
 graphviz_output_format = 'svg'
@@ -82,7 +77,7 @@ sphinx_gallery_conf = {
     'remove_config_comments': True,
     'show_memory': False,
     'plot_gallery': 'True',
-    'reset_modules': (),
+    'reset_modules': ('mxref_gallery.reset_mxref',),  # fresh names before each tutorial
     'first_notebook_cell': None,
 }
 try:                                             # a tutorial may draw with matplotlib

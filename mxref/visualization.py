@@ -30,7 +30,6 @@ ________________________________________________________________________________
 import functools
 import json
 import re
-import shutil
 import warnings
 
 import numpy as np
@@ -94,7 +93,6 @@ class _Graph:
                                  % (caller, type(symbol).__name__))
         conf = json.loads(symbol.tojson())
         self.nodes = conf['nodes']
-        self.heads = conf['heads']
         self.shapes = self._infer(symbol, 'shape', shape, caller, partial)
         self.types = self._infer(symbol, 'type', dtype, caller, False)
         self._operators = {}
@@ -346,15 +344,6 @@ def plot_network(symbol, title='plot', save_format='pdf', shape=None, dtype=None
             dot.edge(tail_name=node['name'], head_name=source, label=label,
                      dir='back', arrowtail='open')
     return dot
-
-
-def dot_available():
-    """Whether Graphviz's ``dot`` program is on the PATH (needed to render, not to build).
-
-    >>> isinstance(dot_available(), bool)
-    True
-    """
-    return shutil.which('dot') is not None
 
 
 # ----------------------------------------------------------------------------------------------

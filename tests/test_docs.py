@@ -144,3 +144,15 @@ def test_docs_build(tmp_path):
     for script in TUTORIALS:
         stem = os.path.splitext(os.path.basename(script))[0]
         assert (out / 'auto_tutorials' / (stem + '.html')).is_file(), stem
+
+
+def test_each_tutorial_starts_with_fresh_names():
+    pytest.importorskip('sphinx_gallery')
+    gallery = load_extension('mxref_gallery')
+    a = mx.sym.Variable('a')
+    a + a                                             # moves the automatic-name counter
+    gallery.reset_mxref({}, 'tutorials/x.py')
+    assert (a + a).name == '_plus0'
+    order = gallery.TutorialOrder('tutorials')
+    assert sorted(['zzz.py', 'symbol_api.py', 'ndarray_basics.py'], key=order) == \
+        ['ndarray_basics.py', 'symbol_api.py', 'zzz.py']

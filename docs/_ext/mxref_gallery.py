@@ -5,6 +5,9 @@
     package (what ``mx.viz.plot_network`` returns), render it to SVG beside the cell, as a
     notebook would display it.  Nothing else changes: assign the graph to a name and it is not
     shown.
+``reset_mxref``
+    Runs before each tutorial: fresh automatic names (``_plus0`` again) and attribute scope,
+    so that a tutorial prints in the docs what it prints when run on its own.
 ``TutorialOrder``
     Sorts the tutorials in the order of the original MXNet documentation (NDArray, Symbol,
     Module, ..., see ``ORDER``); a tutorial not listed comes after those, by file name.
@@ -40,8 +43,16 @@ def graphviz_scraper(block, block_vars, gallery_conf):
         return ''
     image_path = os.path.splitext(next(block_vars['image_path_iterator']))[0] + '.svg'
     with open(image_path, 'wb') as f:
-        f.write(value.pipe(format='svg'))
+        # quiet: MXNet's fixed box size makes dot warn that wide labels overflow their box
+        f.write(value.pipe(format='svg', quiet=True))
     return figure_rst([image_path], gallery_conf['src_dir'])
+
+
+def reset_mxref(gallery_conf, fname):
+    """Give the next tutorial the state of a fresh ``import mxref``."""
+    import mxref as mx
+    mx.name.NameManager.current = mx.name.NameManager()
+    mx.AttrScope.current = mx.AttrScope()
 
 
 class TutorialOrder:
