@@ -22,7 +22,8 @@ import mxref as mx
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = os.path.join(ROOT, 'docs')
-PAGES = sorted(glob.glob(os.path.join(DOCS, '*.rst')))
+PAGES = sorted(p for p in glob.glob(os.path.join(DOCS, '*.rst'))
+               if os.path.basename(p) != 'sg_execution_times.rst')   # written by the build
 TUTORIALS = sorted(glob.glob(os.path.join(ROOT, 'tutorials', '[!_]*.py')))
 
 
