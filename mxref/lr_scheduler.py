@@ -137,7 +137,9 @@ class MultiFactorScheduler(LRScheduler):
 
 
 class PolyScheduler(LRScheduler):
-    """Polynomial decay after the warm-up, reaching ``final_lr`` at ``max_update``::
+    """Polynomial decay after the warm-up, reaching ``final_lr`` at ``max_update``.
+
+    In formulas::
 
         progress = (n - warmup_steps) / (max_update - warmup_steps)
         lr = final_lr + (base_lr - final_lr) * (1 - progress) ** pwr
@@ -169,7 +171,9 @@ class PolyScheduler(LRScheduler):
 
 
 class CosineScheduler(LRScheduler):
-    """Cosine decay after the warm-up, reaching ``final_lr`` at ``max_update``::
+    """Cosine decay after the warm-up, reaching ``final_lr`` at ``max_update``.
+
+    In formulas::
 
         progress = (n - warmup_steps) / (max_update - warmup_steps)
         lr = final_lr + (base_lr - final_lr) * (1 + cos(pi * progress)) / 2

@@ -442,7 +442,9 @@ class F1(_BinaryMetric):
 
 @register
 class MCC(_BinaryMetric):
-    """Matthews correlation coefficient of a binary classifier::
+    """Matthews correlation coefficient of a binary classifier.
+
+    In formulas::
 
         (TP * TN - FP * FN) / sqrt((TP + FP)(TP + FN)(TN + FP)(TN + FN))
 

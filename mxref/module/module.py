@@ -48,6 +48,8 @@ class Module(BaseModule):
     compression_params : dict, optional
         Gradient compression; not supported by mxref's KVStore (an error if one is used).
 
+    Examples
+    --------
     >>> import mxref as mx
     >>> net = mx.sym.SoftmaxOutput(mx.sym.FullyConnected(mx.sym.Variable('data'),
     ...                                                   num_hidden=3, name='fc'),
