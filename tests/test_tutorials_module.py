@@ -14,7 +14,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def run_tutorial(name, cwd, data_dir, *args):
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''),
                MXREF_DATA_DIR=data_dir)
-    env.pop('MXREF_TUTORIAL_FAST', None)
+    env.pop('MXREF_DOCS_FAST', None)
     result = subprocess.run([sys.executable, os.path.join(ROOT, 'tutorials', name)] + list(args),
                             cwd=str(cwd), env=env, capture_output=True, text=True, timeout=1800)
     assert result.returncode == 0, 'tutorial %s failed:\n%s\n%s' % (name, result.stdout,

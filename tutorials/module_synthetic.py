@@ -13,7 +13,7 @@ climb while the validation accuracy stays near chance (1 in 10); that gap is wha
 overfitting looks like.
 
 Run it as a script: ``python tutorials/module_synthetic.py``.  ``--fast`` (or
-``MXREF_TUTORIAL_FAST=1``) trains for fewer epochs, as the test suite does.
+``MXREF_DOCS_FAST=1``) trains for fewer epochs, as the test suite does.
 """
 # %%
 # The data set
@@ -29,7 +29,7 @@ import numpy as np
 import mxref as mx
 
 logging.basicConfig(level=logging.INFO)
-FAST = '--fast' in sys.argv or os.environ.get('MXREF_TUTORIAL_FAST') == '1'
+FAST = '--fast' in sys.argv or os.environ.get('MXREF_DOCS_FAST') == '1'
 np.random.seed(7)
 mx.random.seed(7)
 
