@@ -38,4 +38,6 @@ from . import model
 from . import module
 from . import module as mod
 from . import datasets
+from . import visualization
+from . import visualization as viz
 from . import rnn

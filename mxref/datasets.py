@@ -20,7 +20,6 @@ import hashlib
 import os
 import sys
 import tempfile
-import urllib.request
 import zlib
 
 import numpy as np
@@ -118,6 +117,7 @@ def download(url, path, sha256=None, progress=True):
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.part',
                                dir=directory)
+    import urllib.request          # imported here: only downloads need it
     out = sys.stderr
     try:
         with os.fdopen(fd, 'wb') as f:

@@ -242,6 +242,7 @@ class Constant(Initializer):
         arr[:] = self.value
 
     def dumps(self):
+        """As :meth:`Initializer.dumps`, with an array value written as a nested list."""
         value = self._kwargs['value']
         if not np.isscalar(value):
             value = value.asnumpy() if isinstance(value, NDArray) else np.asarray(value)

@@ -26,7 +26,6 @@ array([2., 2.], dtype=float32)
 """
 from .base import MXNetError, MXNetTypeError, MXNetValueError
 from .context import cpu
-from .ndarray import NDArray
 from .ndarray.serialization import atomic_write
 from . import optimizer as opt
 
@@ -133,6 +132,7 @@ class KVStore(KVStoreBase):
         self.pull(key, out, priority)
 
     def row_sparse_pull(self, key, out=None, priority=0, row_ids=None):
+        """Not available: mxref has no sparse arrays."""
         raise MXNetError('KVStore.row_sparse_pull: mxref has no sparse arrays')
 
     def set_gradient_compression(self, compression_params):

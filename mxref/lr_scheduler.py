@@ -137,9 +137,12 @@ class MultiFactorScheduler(LRScheduler):
 
 
 class PolyScheduler(LRScheduler):
-    """Polynomial decay after the warm-up, reaching ``final_lr`` at ``max_update``::
+    """Polynomial decay after the warm-up, reaching ``final_lr`` at ``max_update``.
 
-        final_lr + (base_lr - final_lr) * (1 - (n - warmup_steps) / (max_update - warmup_steps)) ** pwr
+    In formulas::
+
+        progress = (n - warmup_steps) / (max_update - warmup_steps)
+        lr = final_lr + (base_lr - final_lr) * (1 - progress) ** pwr
 
     After ``max_update`` the rate stays at its last value.
     """
@@ -168,9 +171,12 @@ class PolyScheduler(LRScheduler):
 
 
 class CosineScheduler(LRScheduler):
-    """Cosine decay after the warm-up, reaching ``final_lr`` at ``max_update``::
+    """Cosine decay after the warm-up, reaching ``final_lr`` at ``max_update``.
 
-        final_lr + (base_lr - final_lr) * (1 + cos(pi * (n - warmup_steps) / (max_update - warmup_steps))) / 2
+    In formulas::
+
+        progress = (n - warmup_steps) / (max_update - warmup_steps)
+        lr = final_lr + (base_lr - final_lr) * (1 + cos(pi * progress)) / 2
     """
 
     def __init__(self, max_update, base_lr=0.01, final_lr=0, warmup_steps=0, warmup_begin_lr=0,

@@ -20,7 +20,7 @@ from collections import OrderedDict
 import numpy
 
 from . import registry
-from .base import MXNetTypeError, MXNetValueError, numeric_types
+from .base import MXNetValueError, numeric_types
 from .ndarray import NDArray
 
 __all__ = ['EvalMetric', 'CompositeEvalMetric', 'Accuracy', 'TopKAccuracy', 'F1', 'MCC',
@@ -94,6 +94,7 @@ class EvalMetric:
         raise NotImplementedError('%s must implement update' % type(self).__name__)
 
     def _add(self, value, count):
+        value = float(value)
         self.sum_metric += value
         self.global_sum_metric += value
         self.num_inst += count
@@ -441,7 +442,9 @@ class F1(_BinaryMetric):
 
 @register
 class MCC(_BinaryMetric):
-    """Matthews correlation coefficient of a binary classifier::
+    """Matthews correlation coefficient of a binary classifier.
+
+    In formulas::
 
         (TP * TN - FP * FN) / sqrt((TP + FP)(TP + FN)(TN + FP)(TN + FN))
 
@@ -482,7 +485,7 @@ class Perplexity(EvalMetric):
     >>> p = Perplexity(ignore_label=None)
     >>> p.update([mx.nd.array([0, 1, 1])], [mx.nd.array([[0.3, 0.7], [0, 1.], [0.4, 0.6]])])
     >>> round(p.get()[1], 6)
-    1.77101
+    1.771098
     """
 
     def __init__(self, ignore_label, axis=-1, name='perplexity', output_names=None,
@@ -651,6 +654,7 @@ class PearsonCorrelation(EvalMetric):
             self.reset_micro()
 
     def reset_micro(self):
+        """Clear the running means and (co)variances of the 'micro' average."""
         self._sse_p = 0
         self._mean_p = 0
         self._sse_l = 0
@@ -676,6 +680,7 @@ class PearsonCorrelation(EvalMetric):
         return count, mean, m_2
 
     def update_cov(self, label, pred):
+        """Add one batch to the running co-moment of labels and predictions."""
         self._conv = self._conv + numpy.sum((label - self._mean_l) * (pred - self._mean_p))
 
     def update(self, labels, preds):

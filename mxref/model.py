@@ -23,7 +23,7 @@ from . import optimizer as opt
 from . import kvstore as kvs
 from . import symbol as sym
 from . import ndarray as nd
-from .base import MXNetError, MXNetTypeError, MXNetValueError
+from .base import MXNetTypeError, MXNetValueError
 from .callback import LogValidationMetricsCallback
 from .context import Context, cpu
 from .initializer import Uniform, InitDesc
@@ -51,6 +51,7 @@ def save_checkpoint(prefix, epoch, symbol, arg_params, aux_params, remove_amp_ca
     >>> mx.model.save_checkpoint(prefix, 1, net, {'fc_weight': mx.nd.ones((2, 3))}, {})
     >>> sorted(os.listdir(os.path.dirname(prefix)))
     ['net-0001.params', 'net-symbol.json']
+    >>> import shutil; shutil.rmtree(os.path.dirname(prefix))
     """
     if symbol is not None:
         symbol.save('%s-symbol.json' % prefix, remove_amp_cast=remove_amp_cast)
@@ -152,6 +153,20 @@ def _update_params(param_arrays, grad_arrays, updater, num_device, kvstore=None,
         if dev_updates:
             indices, grads, weights = zip(*dev_updates)
             updater(list(indices), list(grads), list(weights))
+
+
+def _forward(group, batch, is_train):
+    """Run ``group`` forward on ``batch``, switching executors if the batch's shapes differ
+    from the bound ones (e.g. evaluation data served in batches of another size)."""
+    shapes = [tuple(d.shape) for d in batch.data]
+    if shapes != [tuple(d.shape) for d in group.data_shapes]:
+        data = [DataDesc(d.name, s, d.dtype, d.layout) for d, s in zip(group.data_shapes, shapes)]
+        labels = None
+        if group.label_shapes is not None:
+            labels = [DataDesc(d.name, (shapes[0][0],) + tuple(d.shape[1:]), d.dtype, d.layout)
+                      for d in group.label_shapes]
+        group.reshape(data, labels)
+    group.forward(batch, is_train=is_train)
 
 
 def _multiple_callbacks(callbacks, *args, **kwargs):
@@ -462,7 +477,7 @@ class FeedForward:
                 for batch in data:
                     if monitor is not None:
                         monitor.tic()
-                    group.forward(batch, is_train=True)
+                    _forward(group, batch, is_train=True)
                     group.backward()
                     if update_on_kvstore:
                         _update_params_on_kvstore(group.param_arrays, group.grad_arrays,
@@ -495,7 +510,7 @@ class FeedForward:
                 eval_data.reset()
                 total = 0
                 for i, eval_batch in enumerate(eval_data):
-                    group.forward(eval_batch, is_train=False)
+                    _forward(group, eval_batch, is_train=False)
                     group.update_metric(eval_metric, eval_batch.label)
                     if eval_batch_end_callback is not None:
                         _multiple_callbacks(eval_batch_end_callback, BatchEndParam(

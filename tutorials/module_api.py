@@ -10,7 +10,7 @@ then with the *high-level* ``fit`` / ``predict`` / ``score``, and finally with c
 save, reload and resume training.
 
 Run it as a script: ``python tutorials/module_api.py``.  ``--fast`` (or the environment
-variable ``MXREF_TUTORIAL_FAST=1``) trains for fewer epochs, as the test suite does.
+variable ``MXREF_DOCS_FAST=1``) trains for fewer epochs, as the test suite does.
 """
 # %%
 # Preliminaries
@@ -26,7 +26,7 @@ import numpy as np
 import mxref as mx
 
 logging.basicConfig(level=logging.INFO)
-FAST = '--fast' in sys.argv or os.environ.get('MXREF_TUTORIAL_FAST') == '1'
+FAST = '--fast' in sys.argv or os.environ.get('MXREF_DOCS_FAST') == '1'
 np.random.seed(42)
 mx.random.seed(42)
 

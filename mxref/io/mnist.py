@@ -76,6 +76,7 @@ class MNISTIter(DataIter):
 
     @property
     def num_examples(self):
+        """How many examples were loaded (this part, when the data is split)."""
         return len(self._labels)
 
     def reset(self):

@@ -16,7 +16,6 @@ from collections import OrderedDict
 import numpy as np
 
 from ..base import MXNetValueError
-from ..context import cpu
 from ..io import DataDesc
 from ..ndarray import NDArray, concatenate
 from ..ndarray import op as nd_op
@@ -27,12 +26,16 @@ __all__ = ['DataParallelExecutorGroup', 'split_input_slice']
 def split_input_slice(batch_size, work_load_list):
     """Slices of ``range(batch_size)`` proportional to ``work_load_list``.
 
+    Each share is rounded (half to even, as Python's ``round``); the last slice takes what
+    rounding left over.
+
     >>> split_input_slice(10, [1, 1, 2])
-    [slice(0, 3, None), slice(3, 6, None), slice(6, 10, None)]
+    [slice(0, 2, None), slice(2, 4, None), slice(4, 10, None)]
     """
     total = float(sum(work_load_list))
     counts = [int(round(w * batch_size / total)) for w in work_load_list]
-    counts[-1] += batch_size - sum(counts)
+    if sum(counts) < batch_size:
+        counts[-1] += batch_size - sum(counts)
     slices, end = [], 0
     for count in counts:
         begin, end = end, min(end + count, batch_size)
@@ -257,6 +260,7 @@ class DataParallelExecutorGroup:
             _average_into(block, aux_params[name])
 
     def get_states(self, merge_multi_context=True):
+        """The state inputs, joined over devices (or per device)."""
         if merge_multi_context:
             return _merge(self.state_arrays, [0] * len(self.state_arrays))
         return self.state_arrays
@@ -313,6 +317,7 @@ class DataParallelExecutorGroup:
                 _copy_slice(sources[j], target, None, 0, True)
 
     def get_output_shapes(self):
+        """``[(name, shape)]`` of the outputs for the whole batch."""
         shapes = []
         for name, out, axis in zip(self.output_names, self.execs[0].outputs,
                                    self.output_layouts):
@@ -323,6 +328,7 @@ class DataParallelExecutorGroup:
         return shapes
 
     def get_outputs(self, merge_multi_context=True, begin=0, end=None):
+        """Outputs ``begin:end`` of the last forward, joined over devices (or per device)."""
         end = self.num_outputs if end is None else end
         outputs = [[exe.outputs[i] for exe in self.execs] for i in range(begin, end)]
         if merge_multi_context:
@@ -330,6 +336,7 @@ class DataParallelExecutorGroup:
         return outputs
 
     def get_input_grads(self, merge_multi_context=True):
+        """Gradients of the data inputs, joined over devices (or per device)."""
         if not self.inputs_need_grad:
             raise MXNetValueError('get_input_grads: bind with inputs_need_grad=True first')
         if merge_multi_context:

@@ -48,6 +48,8 @@ class Module(BaseModule):
     compression_params : dict, optional
         Gradient compression; not supported by mxref's KVStore (an error if one is used).
 
+    Examples
+    --------
     >>> import mxref as mx
     >>> net = mx.sym.SoftmaxOutput(mx.sym.FullyConnected(mx.sym.Variable('data'),
     ...                                                   num_hidden=3, name='fc'),
@@ -278,8 +280,8 @@ class Module(BaseModule):
             # parameters came from Module.load or an earlier binding
             self._exec_group.set_params(self._arg_params, self._aux_params)
         else:
-            if self._arg_params is not None or self._aux_params is not None:
-                raise MXNetValueError('bind: parameters exist but are not marked initialized')
+            # fresh host copies of the parameters (also after a force_rebind before
+            # init_params, where MXNet would stop on an assertion)
             self._arg_params = {name: zeros(block[0].shape, dtype=block[0].dtype)
                                 for name, block in zip(self._param_names,
                                                        self._exec_group.param_arrays)}

@@ -10,5 +10,6 @@ from .optimizer import (Optimizer, register, create, Updater, get_updater, dump_
 from .sgd import SGD, NAG, Signum, ccSGD
 from .adaptive import Adam, Adamax, Nadam, AdaGrad, AdaDelta, RMSProp, Ftrl
 
-__all__ = ['Optimizer', 'register', 'create', 'Updater', 'get_updater', 'SGD', 'NAG', 'Signum',
+__all__ = ['Optimizer', 'register', 'create', 'Updater', 'get_updater', 'dump_states',
+           'parse_states', 'SGD', 'NAG', 'Signum',
            'ccSGD', 'Adam', 'Adamax', 'Nadam', 'AdaGrad', 'AdaDelta', 'RMSProp', 'Ftrl']

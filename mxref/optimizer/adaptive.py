@@ -35,7 +35,9 @@ class _Rule(Optimizer):
 
 @register
 class Adam(_Rule):
-    """Adam (Kingma & Ba, 2014), with the bias correction folded into the learning rate::
+    """Adam (Kingma & Ba, 2014), with the bias correction folded into the learning rate.
+
+    In formulas::
 
         G      = clip(rescale_grad * grad + wd * weight)
         mean   = beta1 * mean + (1 - beta1) * G
@@ -74,7 +76,9 @@ class Adam(_Rule):
 
 @register
 class Adamax(_Rule):
-    """AdaMax, Adam with the infinity norm (Kingma & Ba, section 7)::
+    """AdaMax, Adam with the infinity norm (Kingma & Ba, section 7).
+
+    In formulas::
 
         G      = clip(rescale_grad * grad + wd * weight)
         m      = beta1 * m + (1 - beta1) * G
@@ -104,7 +108,9 @@ class Adamax(_Rule):
 
 @register
 class Nadam(_Rule):
-    """Nesterov-accelerated Adam (Dozat, 2016)::
+    """Nesterov-accelerated Adam (Dozat, 2016).
+
+    In formulas::
 
         G          = clip(rescale_grad * grad + wd * weight)
         mu_t       = beta1 * (1 - 0.5 * 0.96^(t * schedule_decay))
@@ -154,7 +160,9 @@ class Nadam(_Rule):
 
 @register
 class AdaGrad(_Rule):
-    """AdaGrad (Duchi et al., 2011)::
+    """AdaGrad (Duchi et al., 2011).
+
+    In formulas::
 
         G       = clip(rescale_grad * grad)
         history = history + G²
@@ -181,7 +189,9 @@ class AdaGrad(_Rule):
 
 @register
 class AdaDelta(_Rule):
-    """AdaDelta (Zeiler, 2012); it has no learning rate::
+    """AdaDelta (Zeiler, 2012); it has no learning rate.
+
+    In formulas::
 
         G         = clip(rescale_grad * grad)
         acc_g     = rho * acc_g + (1 - rho) * G²
@@ -219,7 +229,9 @@ class AdaDelta(_Rule):
 @register
 class RMSProp(_Rule):
     """RMSProp: Tieleman & Hinton's (``centered=False``, MXNet's ``rmsprop_update``) or
-    Graves's centered version (``centered=True``, ``rmspropalex_update``)::
+    Graves's centered version (``centered=True``, ``rmspropalex_update``).
+
+    In formulas::
 
         G      = clip(rescale_grad * grad + wd * weight)
         n      = (1 - gamma1) * G² + gamma1 * n
@@ -271,7 +283,9 @@ class RMSProp(_Rule):
 
 @register
 class Ftrl(_Rule):
-    """FTRL-Proximal (McMahan et al., 2013)::
+    """FTRL-Proximal (McMahan et al., 2013).
+
+    In formulas::
 
         G      = clip(rescale_grad * grad)
         z      = z + G - (sqrt(n + G²) - sqrt(n)) * weight / lr

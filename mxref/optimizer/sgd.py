@@ -17,7 +17,9 @@ def _step(weight, grad):
 @register
 class SGD(Optimizer):
     """Stochastic gradient descent, with optional momentum (MXNet's ``sgd_update`` and
-    ``sgd_mom_update``)::
+    ``sgd_mom_update``).
+
+    In formulas::
 
         without momentum:  weight = (1 - lr * wd) * weight - lr * G
         with momentum:     mom    = momentum * mom - lr * wd * weight - lr * G
@@ -75,7 +77,9 @@ class ccSGD(SGD):
 @register
 class NAG(Optimizer):
     """Nesterov accelerated gradient (MXNet's ``nag_mom_update``).  With
-    ``D = lr * (G + wd * weight)``::
+    ``D = lr * (G + wd * weight)``.
+
+    In formulas::
 
         weight = weight + momentum * (momentum * mom - D) - D
         mom    = momentum * mom - lr * (G + wd * weight)
@@ -116,7 +120,7 @@ class NAG(Optimizer):
 class Signum(Optimizer):
     """signSGD / Signum (Bernstein et al., 2018): step by the sign of the momentum.
 
-    ::
+    In formulas::
 
         with momentum:     mom    = momentum * mom - (1 - momentum) * (wd * weight + G)
                            weight = (1 - lr * wd_lh) * weight + lr * sign(mom)
