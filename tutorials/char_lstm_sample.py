@@ -151,8 +151,4 @@ print(vis_lstm.get_internals().list_outputs())
 
 # %%
 # The drawing, by ``mx.viz.plot_network`` (Graphviz):
-#
-# .. OWNER: mx.viz arrives with the docs branch; once it is on main, uncomment the next line
-#    (and delete this note) so that the page shows the drawing.
-
-# mx.viz.plot_network(vis_lstm)
+mx.viz.plot_network(vis_lstm)

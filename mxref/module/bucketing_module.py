@@ -51,6 +51,8 @@ class BucketingModule(BaseModule):
     compression_params : dict, optional
         Passed on to every :class:`Module`.
 
+    Examples
+    --------
     >>> import mxref as mx
     >>> def sym_gen(length):
     ...     data = mx.sym.Variable('data')
@@ -61,6 +63,7 @@ class BucketingModule(BaseModule):
     ...                                  name='pred')
     ...     label = mx.sym.Reshape(mx.sym.Variable('softmax_label'), shape=(-1,))
     ...     return mx.sym.SoftmaxOutput(pred, label, name='softmax'), ('data',), ('softmax_label',)
+    ...
     >>> mod = mx.mod.BucketingModule(sym_gen, default_bucket_key=5)
     >>> mod.bind(data_shapes=[('data', (2, 5))], label_shapes=[('softmax_label', (2, 5))])
     >>> mod.init_params()

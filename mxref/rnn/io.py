@@ -46,6 +46,8 @@ def encode_sentences(sentences, vocab=None, invalid_label=-1, invalid_key='\n',
     encoded : list of list of int
     vocab : dict of str to int
 
+    Examples
+    --------
     >>> import mxref as mx
     >>> encoded, vocab = mx.rnn.encode_sentences([['a', 'b'], ['b', 'c', 'a']])
     >>> encoded
@@ -91,7 +93,7 @@ class BucketSentenceIter(DataIter):
     invalid_label : int, default -1
         The padding value, in data and label.
     data_name, label_name : str
-        The names of the data and label inputs (default 'data' and 'softmax_label').
+        The names of the data and label inputs (default ``'data'`` and ``'softmax_label'``).
     dtype : str, default 'float32'
     layout : {'NT', 'TN'}, default 'NT'
         Batch-major (batch_size, length) or time-major (length, batch_size) batches.
@@ -101,6 +103,8 @@ class BucketSentenceIter(DataIter):
     default_bucket_key : int
         The largest bucket; ``provide_data``/``provide_label`` describe it.
 
+    Examples
+    --------
     >>> import mxref as mx
     >>> it = mx.rnn.BucketSentenceIter([[1, 2, 3], [4, 5], [6, 7, 8]], batch_size=2,
     ...                                buckets=[2, 3])

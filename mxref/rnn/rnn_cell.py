@@ -79,6 +79,8 @@ class RNNParams:
     prefix : str
         Put in front of every variable name this container creates.
 
+    Examples
+    --------
     >>> import mxref as mx
     >>> params = mx.rnn.RNNParams('lstm_')
     >>> params.get('i2h_weight') is params.get('i2h_weight')
@@ -194,6 +196,8 @@ class BaseRNNCell:
         -------
         list of Symbol
 
+        Examples
+        --------
         >>> import mxref as mx
         >>> cell = mx.rnn.GRUCell(4, prefix='gru_')
         >>> [s.name for s in cell.begin_state(func=mx.sym.Variable)]
@@ -303,9 +307,11 @@ class RNNCell(BaseRNNCell):
         Size of the output and of the state.
     activation : str or callable, default 'tanh'
         An ``Activation`` type ('tanh', 'relu'...) or a function of a symbol.
-    prefix : str, default 'rnn_'
+    prefix : str, default ``'rnn_'``
     params : RNNParams, optional
 
+    Examples
+    --------
     >>> import mxref as mx
     >>> cell = mx.rnn.RNNCell(3, prefix='rnn_')
     >>> out, states = cell(mx.sym.Variable('x'), cell.begin_state())
@@ -342,8 +348,10 @@ class RNNCell(BaseRNNCell):
 
 
 class LSTMCell(BaseRNNCell):
-    """Long short-term memory (Hochreiter & Schmidhuber 1997), the four gates computed by one
-    pair of FullyConnected layers and cut apart with ``SliceChannel``::
+    """Long short-term memory (Hochreiter & Schmidhuber 1997).
+
+    The four gates are computed by one pair of FullyConnected layers and cut apart with
+    ``SliceChannel``::
 
         i, f, g, o = split(W_i·x_t + b_i + W_h·h_{t-1} + b_h, 4)
         c_t = sigmoid(f) * c_{t-1} + sigmoid(i) * tanh(g)
@@ -355,13 +363,15 @@ class LSTMCell(BaseRNNCell):
     ----------
     num_hidden : int
         Size of h and c.
-    prefix : str, default 'lstm_'
+    prefix : str, default ``'lstm_'``
     params : RNNParams, optional
     forget_bias : float, default 1.0
         Initial value of the forget gate's part of ``i2h_bias`` (set through its ``__init__``
         attribute, ``mx.init.LSTMBias``), so that the cell starts by remembering
         (Jozefowicz et al. 2015).
 
+    Examples
+    --------
     >>> import mxref as mx
     >>> cell = mx.rnn.LSTMCell(4, prefix='l0_')
     >>> cell.params.get('i2h_bias').attr('__init__')
@@ -405,7 +415,9 @@ class LSTMCell(BaseRNNCell):
 
 
 class GRUCell(BaseRNNCell):
-    """Gated recurrent unit in cuDNN's form (the reset gate applies after h2h)::
+    """Gated recurrent unit in cuDNN's form (the reset gate applies after h2h).
+
+    The equations::
 
         r = sigmoid(i2h_r + h2h_r),   z = sigmoid(i2h_z + h2h_z)
         h~ = tanh(i2h_h + r * h2h_h)
@@ -414,7 +426,7 @@ class GRUCell(BaseRNNCell):
     Parameters
     ----------
     num_hidden : int
-    prefix : str, default 'gru_'
+    prefix : str, default ``'gru_'``
     params : RNNParams, optional
     """
 
@@ -483,6 +495,8 @@ class SequentialRNNCell(BaseRNNCell):
     params : RNNParams, optional
         Weights for all the stacked cells (then the cells must not have their own).
 
+    Examples
+    --------
     >>> import mxref as mx
     >>> stack = mx.rnn.SequentialRNNCell()
     >>> stack.add(mx.rnn.LSTMCell(5, prefix='l0_'))
@@ -563,7 +577,7 @@ class DropoutCell(BaseRNNCell):
     ----------
     dropout : float
         The fraction of the elements set to zero during training.
-    prefix : str, default 'dropout_'
+    prefix : str, default ``'dropout_'``
     params : RNNParams, optional
     """
 
@@ -717,9 +731,11 @@ class BidirectionalCell(BaseRNNCell):
     r_cell : BaseRNNCell
         The cell reading it from last to first.
     params : RNNParams, optional
-    output_prefix : str, default 'bi_'
+    output_prefix : str, default ``'bi_'``
         Prefix of the Concat nodes' names (``bi_t0``... or ``bi_out`` when merged).
 
+    Examples
+    --------
     >>> import mxref as mx
     >>> bi = mx.rnn.BidirectionalCell(mx.rnn.GRUCell(3, prefix='l_'),
     ...                               mx.rnn.GRUCell(3, prefix='r_'))
