@@ -14,9 +14,13 @@ call the Cython kernels in :mod:`mxref._kernels`.
 import numpy as np
 
 from . import exprs
+from ..base import MXNetValueError
 from .._kernels import require
 
 _softmax_kernel = require('softmax')
+_gemm_kernel = require('gemm')
+
+_BLAS_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 name = 'cpu'
 
@@ -177,8 +181,28 @@ def argreduce(kind, x, axis, out, req):
 # matrix products
 # ----------------------------------------------------------------------------------------------
 def gemm(a, b, out, req, trans_a=False, trans_b=False, alpha=1.0):
-    """out (req)= alpha * op(a) @ op(b), op transposing the last two axes when asked."""
+    """out (req)= alpha * op(a) @ op(b), op transposing the last two axes when asked.
+
+    ``a``, ``b`` and ``out`` are C-contiguous with the same leading (batch) axes, or ``a``
+    and ``b`` 2-D.  float32/float64 run the BLAS kernel (:func:`mxref._kernels.gemm.gemm`),
+    which reads the transposes in place and accumulates for 'add' (beta = 1) without a
+    temporary; other dtypes, broadcasting batches and an ``out`` overlapping an input use
+    NumPy's matmul.
+    """
     if req == 'null':
+        return
+    dtype = out.dtype
+    if (dtype in _BLAS_TYPES and a.dtype == dtype and b.dtype == dtype and a.ndim == b.ndim
+            == out.ndim >= 2 and a.shape[:-2] == b.shape[:-2] == out.shape[:-2]
+            and a.flags.c_contiguous and b.flags.c_contiguous and out.flags.c_contiguous
+            and not np.may_share_memory(out, a) and not np.may_share_memory(out, b)):
+        m, k = a.shape[-2:][::-1] if trans_a else a.shape[-2:]
+        k2, n = b.shape[-2:][::-1] if trans_b else b.shape[-2:]
+        if k != k2 or out.shape[-2:] != (m, n):
+            raise MXNetValueError('gemm: shapes %s%s and %s%s do not give %s'
+                                  % (a.shape, 'ᵀ' if trans_a else '', b.shape,
+                                     'ᵀ' if trans_b else '', out.shape))
+        _gemm_kernel.gemm(a, b, out, trans_a, trans_b, alpha, 1.0 if req == 'add' else 0.0)
         return
     a = a.swapaxes(-1, -2) if trans_a else a
     b = b.swapaxes(-1, -2) if trans_b else b

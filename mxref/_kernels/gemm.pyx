@@ -1,0 +1,243 @@
+"""Matrix multiply: C = alpha · op(A) · op(B) + beta · C on C-contiguous (row-major) buffers.
+
+``op(X)`` is X or Xᵀ (the ``trans_a``/``trans_b`` flags); A is M×K after ``op``, B is K×N,
+C is M×N.  ``beta = 0`` overwrites C (MXNet's req 'write'), ``beta = 1`` accumulates ('add').
+Leading axes beyond the last two are a batch: C[i] = op(A[i]) · op(B[i]).
+
+Two kernels compute the same thing:
+
+``gemm``  (the default path) calls the BLAS that SciPy ships, through
+    ``scipy.linalg.cython_blas``.  BLAS is column-major; a row-major M×N matrix *is* the
+    column-major N×M matrix Cᵀ, so we ask BLAS for  Cᵀ = op(B)ᵀ · op(A)ᵀ  — the same call with
+    the operands swapped and no data moved::
+
+        xgemm(flag_b, flag_a, N, M, K, alpha, B, ldb, A, lda, beta, C, N)
+
+    where a stored row-major X of c columns is, to BLAS, Xᵀ with leading dimension c.
+
+``gemm_blocked`` is the readable version for teaching (and a check on the first).  The loop
+nest is the classic three-level blocking of Goto's GEMM: a KC×NC panel of op(B) and an MC×KC
+block of op(A) are copied ("packed") into contiguous buffers that stay in cache, and the inner
+kernel updates four rows of C at once, so each loaded B value feeds four multiply-adds::
+
+    for jc in range(0, N, NC):                      # columns of C
+        for pc in range(0, K, KC):                  # a slice of the shared axis
+            Bp = op(B)[pc:pc+KC, jc:jc+NC]          # packed, shared by all threads
+            for ic in prange(0, M, MC):             # blocks of rows of C, in parallel
+                Ap = op(A)[ic:ic+MC, pc:pc+KC]      # packed, one per thread
+                for i in range(0, MC, 4):           # four rows at a time
+                    for k in range(KC):
+                        for j in range(NC):         # contiguous: the compiler vectorises it
+                            C[i:i+4, j] += Ap[i:i+4, k] * Bp[k, j]
+"""
+from cython.parallel cimport prange
+from libc.stdlib cimport malloc, free
+from scipy.linalg.cython_blas cimport sgemm, dgemm
+
+cimport numpy as cnp
+
+cnp.import_array()
+
+ctypedef fused floating:
+    float
+    double
+
+# block sizes of the teaching kernel: Bp (KC×NC) is 256 KiB of float32 (L2), Ap (MC×KC) 64 KiB
+cdef enum:
+    MC = 64
+    KC = 256
+    NC = 256
+
+cdef Py_ssize_t _INT_MAX = 2147483647
+
+
+# ----------------------------------------------------------------------------------------------
+# the default path: BLAS
+# ----------------------------------------------------------------------------------------------
+cdef inline void _blas(floating* a, floating* b, floating* c, int m, int n, int k,
+                       bint trans_a, bint trans_b, floating alpha, floating beta) noexcept nogil:
+    """C (m×n, row-major) = alpha · op(A) · op(B) + beta · C, by one column-major BLAS call."""
+    cdef char flag_a = b'T' if trans_a else b'N'
+    cdef char flag_b = b'T' if trans_b else b'N'
+    cdef int lda = m if trans_a else k          # columns of A as stored
+    cdef int ldb = k if trans_b else n          # columns of B as stored
+    cdef int ldc = n
+    if lda < 1:
+        lda = 1
+    if ldb < 1:
+        ldb = 1
+    if ldc < 1:
+        ldc = 1
+    if floating is float:
+        sgemm(&flag_b, &flag_a, &n, &m, &k, &alpha, b, &ldb, a, &lda, &beta, c, &ldc)
+    else:
+        dgemm(&flag_b, &flag_a, &n, &m, &k, &alpha, b, &ldb, a, &lda, &beta, c, &ldc)
+
+
+cdef void _blas_batched(floating* a, floating* b, floating* c, Py_ssize_t batch, int m, int n,
+                        int k, bint trans_a, bint trans_b, floating alpha,
+                        floating beta) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef Py_ssize_t size_a = <Py_ssize_t>m * k, size_b = <Py_ssize_t>k * n
+    cdef Py_ssize_t size_c = <Py_ssize_t>m * n
+    cdef Py_ssize_t j
+    if k == 0:                                  # BLAS skips the beta scaling when k == 0
+        for j in range(batch * size_c):
+            c[j] = beta * c[j] if beta != 0 else 0
+        return
+    for i in range(batch):
+        _blas(a + i * size_a, b + i * size_b, c + i * size_c, m, n, k, trans_a, trans_b,
+              alpha, beta)
+
+
+def gemm(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, bint trans_a=False, bint trans_b=False,
+         double alpha=1.0, double beta=0.0):
+    """c = alpha · op(a) · op(b) + beta · c through BLAS (float32 or float64).
+
+    # IN  a: (..., M, K), or (..., K, M) with trans_a; C-contiguous
+    # IN  b: (..., K, N), or (..., N, K) with trans_b; C-contiguous
+    # OUT c: (..., M, N); the leading axes (a batch) are the same for all three
+
+    The caller (``mxref.backend.cpu.gemm``) checks dtypes, shapes and contiguity; this
+    function only reads the sizes off the buffers.
+    """
+    cdef int nd = cnp.PyArray_NDIM(c)
+    cdef cnp.npy_intp* dims_c = cnp.PyArray_DIMS(c)
+    cdef cnp.npy_intp* dims_a = cnp.PyArray_DIMS(a)
+    cdef Py_ssize_t m = dims_c[nd - 2], n = dims_c[nd - 1]
+    cdef Py_ssize_t k = dims_a[nd - 2] if trans_a else dims_a[nd - 1]
+    cdef Py_ssize_t batch = 1
+    cdef int axis
+    for axis in range(nd - 2):
+        batch *= dims_c[axis]
+    if m > _INT_MAX or n > _INT_MAX or k > _INT_MAX:
+        raise ValueError('gemm: a matrix side exceeds BLAS 32-bit sizes')
+    if batch == 0 or m == 0 or n == 0:
+        return
+    cdef int typenum = cnp.PyArray_TYPE(c)
+    cdef void* pa = cnp.PyArray_DATA(a)
+    cdef void* pb = cnp.PyArray_DATA(b)
+    cdef void* pc = cnp.PyArray_DATA(c)
+    if typenum == cnp.NPY_FLOAT32:
+        with nogil:
+            _blas_batched[float](<float*>pa, <float*>pb, <float*>pc, batch, <int>m, <int>n,
+                                 <int>k, trans_a, trans_b, <float>alpha, <float>beta)
+    elif typenum == cnp.NPY_FLOAT64:
+        with nogil:
+            _blas_batched[double](<double*>pa, <double*>pb, <double*>pc, batch, <int>m, <int>n,
+                                  <int>k, trans_a, trans_b, alpha, beta)
+    else:
+        raise TypeError('gemm: float32 or float64 buffers expected')
+
+
+# ----------------------------------------------------------------------------------------------
+# the teaching path: blocked GEMM in plain loops
+# ----------------------------------------------------------------------------------------------
+cdef inline floating _at(const floating* x, Py_ssize_t cols, bint trans, Py_ssize_t row,
+                         Py_ssize_t col) noexcept nogil:
+    """op(X)[row, col] for a row-major X with ``cols`` columns as stored."""
+    return x[col * cols + row] if trans else x[row * cols + col]
+
+
+cdef void _pack(const floating* x, Py_ssize_t cols, bint trans, Py_ssize_t row0,
+                Py_ssize_t rows, Py_ssize_t col0, Py_ssize_t ncols,
+                floating* out) noexcept nogil:
+    """out[r, c] = op(X)[row0 + r, col0 + c]: a rows×ncols block made contiguous."""
+    cdef Py_ssize_t r, c
+    for r in range(rows):
+        for c in range(ncols):
+            out[r * ncols + c] = _at(x, cols, trans, row0 + r, col0 + c)
+
+
+cdef void _block(const floating* ap, const floating* bp, floating* c, Py_ssize_t ldc,
+                 Py_ssize_t mb, Py_ssize_t nb, Py_ssize_t kb, floating alpha) noexcept nogil:
+    """C[:mb, :nb] += alpha · Ap (mb×kb) · Bp (kb×nb), four rows of C per sweep over Bp."""
+    cdef Py_ssize_t i, j, p
+    cdef floating a0, a1, a2, a3, bv
+    cdef floating* c0
+    cdef floating* c1
+    cdef floating* c2
+    cdef floating* c3
+    i = 0
+    while i + 4 <= mb:
+        c0 = c + i * ldc
+        c1 = c0 + ldc
+        c2 = c1 + ldc
+        c3 = c2 + ldc
+        for p in range(kb):
+            a0 = alpha * ap[i * kb + p]
+            a1 = alpha * ap[(i + 1) * kb + p]
+            a2 = alpha * ap[(i + 2) * kb + p]
+            a3 = alpha * ap[(i + 3) * kb + p]
+            for j in range(nb):
+                bv = bp[p * nb + j]
+                c0[j] += a0 * bv
+                c1[j] += a1 * bv
+                c2[j] += a2 * bv
+                c3[j] += a3 * bv
+        i += 4
+    while i < mb:                                       # the last rows, one at a time
+        c0 = c + i * ldc
+        for p in range(kb):
+            a0 = alpha * ap[i * kb + p]
+            for j in range(nb):
+                c0[j] += a0 * bp[p * nb + j]
+        i += 1
+
+
+cdef void _blocked(const floating* a, const floating* b, floating* c, Py_ssize_t m,
+                   Py_ssize_t n, Py_ssize_t k, bint trans_a, bint trans_b, floating alpha,
+                   floating beta, floating* bp, floating* ap) noexcept nogil:
+    """The loop nest of the module docstring, for one matrix of the batch.
+
+    ``bp`` holds KC×NC values; ``ap`` holds one MC×KC block per block of rows of C, so the
+    threads never share one.
+    """
+    cdef Py_ssize_t cols_a = m if trans_a else k, cols_b = k if trans_b else n
+    cdef Py_ssize_t jc, pc, ic, nb, kb, mb, idx, block
+    for idx in range(m * n):                            # C = beta · C first
+        c[idx] = beta * c[idx] if beta != 0 else 0
+    jc = 0
+    while jc < n:                                       # (Cython's range needs a literal step)
+        nb = min(<Py_ssize_t>NC, n - jc)
+        pc = 0
+        while pc < k:
+            kb = min(<Py_ssize_t>KC, k - pc)
+            _pack(b, cols_b, trans_b, pc, kb, jc, nb, bp)
+            for block in prange((m + MC - 1) // MC, schedule='static'):
+                ic = block * MC
+                mb = min(<Py_ssize_t>MC, m - ic)
+                _pack(a, cols_a, trans_a, ic, mb, pc, kb, ap + ic * KC)
+                _block(ap + ic * KC, bp, c + ic * n + jc, n, mb, nb, kb, alpha)
+            pc += KC
+        jc += NC
+
+
+def gemm_blocked(const floating[:, :, ::1] a, const floating[:, :, ::1] b,
+                 floating[:, :, ::1] c, bint trans_a=False, bint trans_b=False,
+                 double alpha=1.0, double beta=0.0):
+    """c[i] = alpha · op(a[i]) · op(b[i]) + beta · c[i] by the blocked loop nest (no BLAS).
+
+    # IN  a: (batch, M, K), or (batch, K, M) with trans_a
+    # IN  b: (batch, K, N), or (batch, N, K) with trans_b
+    # OUT c: (batch, M, N)
+    """
+    cdef Py_ssize_t batch = c.shape[0], m = c.shape[1], n = c.shape[2]
+    cdef Py_ssize_t k = a.shape[1] if trans_a else a.shape[2]
+    cdef Py_ssize_t i
+    cdef floating* bp
+    cdef floating* ap
+    if batch == 0 or m == 0 or n == 0:
+        return
+    bp = <floating*>malloc(KC * NC * sizeof(floating))
+    ap = <floating*>malloc(((m + MC - 1) // MC) * MC * KC * sizeof(floating))
+    try:
+        if bp == NULL or ap == NULL:
+            raise MemoryError()
+        with nogil:
+            for i in range(batch):
+                _blocked(&a[i, 0, 0], &b[i, 0, 0], &c[i, 0, 0], m, n, k, trans_a, trans_b,
+                         <floating>alpha, <floating>beta, bp, ap)
+    finally:
+        free(bp)
+        free(ap)
