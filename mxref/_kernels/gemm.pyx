@@ -14,6 +14,11 @@ Two kernels compute the same thing:
         xgemm(flag_b, flag_a, N, M, K, alpha, B, ldb, A, lda, beta, C, N)
 
     where a stored row-major X of c columns is, to BLAS, Xᵀ with leading dimension c.
+    BLAS runs single-threaded; each OpenMP thread computes its own block of rows (or columns)
+    of C with one such call, so all our kernels share one thread team::
+
+        for part in prange(threads):            # rows r0:r1 of C (or columns c0:c1)
+            xgemm(..., op(A)[r0:r1, :], op(B), C[r0:r1, :])
 
 ``gemm_blocked`` is the readable version for teaching (and a check on the first).  The loop
 nest is the classic three-level blocking of Goto's GEMM: a KC×NC panel of op(B) and an MC×KC
@@ -34,6 +39,8 @@ from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
 from scipy.linalg.cython_blas cimport sgemm, dgemm
 
+from ._parallel cimport mxref_max_threads
+
 cimport numpy as cnp
 
 cnp.import_array()
@@ -52,42 +59,117 @@ cdef Py_ssize_t _INT_MAX = 2147483647
 
 
 # ----------------------------------------------------------------------------------------------
-# the default path: BLAS
+# the default path: BLAS, one share of C per OpenMP thread
 # ----------------------------------------------------------------------------------------------
-cdef inline void _blas(floating* a, floating* b, floating* c, int m, int n, int k,
-                       bint trans_a, bint trans_b, floating alpha, floating beta) noexcept nogil:
-    """C (m×n, row-major) = alpha · op(A) · op(B) + beta · C, by one column-major BLAS call."""
+def _make_blas_single_threaded():
+    """Ask the BLAS behind scipy.linalg.cython_blas to run on the calling thread only.
+
+    Our kernels run on OpenMP's thread team.  A multi-threaded BLAS brings a second team; on
+    a 2-core machine the two fight for the cores each time one hands over to the other (a
+    convolution layer measured 3× slower than its parts).  So BLAS computes single-threaded
+    and :func:`gemm` splits C between the OpenMP threads itself.  Returns the name of the
+    function that did it, or None when the BLAS offers none we know (then BLAS keeps its
+    own threads and results are the same, only slower next to our parallel loops).
+    """
+    import ctypes
+    from scipy.linalg import cython_blas
+    try:
+        lib = ctypes.CDLL(cython_blas.__file__)     # dlsym also searches its dependencies
+    except OSError:
+        return None
+    for name in ('scipy_openblas_set_num_threads', 'scipy_openblas_set_num_threads64_',
+                 'openblas_set_num_threads', 'openblas_set_num_threads64_',
+                 'MKL_Set_Num_Threads', 'bli_thread_set_num_threads'):
+        setter = getattr(lib, name, None)
+        if setter is not None:
+            setter.argtypes = [ctypes.c_int]
+            setter.restype = None
+            setter(1)
+            return name
+    return None
+
+
+blas_threads_setter = _make_blas_single_threaded()
+
+# below this many multiply-adds (M·N·K) one thread does the whole product
+cdef Py_ssize_t _PARALLEL_MNK = 1 << 18
+
+
+cdef inline void _blas(const floating* a, const floating* b, floating* c, int m, int n, int k,
+                       int lda, int ldb, int ldc, bint trans_a, bint trans_b, floating alpha,
+                       floating beta) noexcept nogil:
+    """C (m×n, row-major, row stride ldc) = alpha · op(A) · op(B) + beta · C, by one
+    column-major BLAS call computing Cᵀ = op(B)ᵀ · op(A)ᵀ."""
     cdef char flag_a = b'T' if trans_a else b'N'
     cdef char flag_b = b'T' if trans_b else b'N'
-    cdef int lda = m if trans_a else k          # columns of A as stored
-    cdef int ldb = k if trans_b else n          # columns of B as stored
-    cdef int ldc = n
+    if floating is float:
+        sgemm(&flag_b, &flag_a, &n, &m, &k, &alpha, <float*>b, &ldb, <float*>a, &lda, &beta,
+              c, &ldc)
+    else:
+        dgemm(&flag_b, &flag_a, &n, &m, &k, &alpha, <double*>b, &ldb, <double*>a, &lda,
+              &beta, c, &ldc)
+
+
+cdef void _blas_split(const floating* a, const floating* b, floating* c, int m, int n, int k,
+                      bint trans_a, bint trans_b, floating alpha, floating beta) noexcept nogil:
+    """One product, its rows (or columns, whichever are more) of C shared among the threads.
+
+    Row block [r0, r1) of C needs rows r0:r1 of op(A); column block [c0, c1) needs columns
+    c0:c1 of op(B); both are sub-matrices of the stored buffers with unchanged leading
+    dimensions, so every thread makes one ordinary BLAS call.
+    """
+    cdef int lda = m if trans_a else k              # columns of A and B as stored
+    cdef int ldb = k if trans_b else n
+    cdef int teams = threads_for_product(<Py_ssize_t>m * n * k)
+    cdef int part, first, size, span
+    cdef bint by_rows = m >= n
     if lda < 1:
         lda = 1
     if ldb < 1:
         ldb = 1
-    if ldc < 1:
-        ldc = 1
-    if floating is float:
-        sgemm(&flag_b, &flag_a, &n, &m, &k, &alpha, b, &ldb, a, &lda, &beta, c, &ldc)
-    else:
-        dgemm(&flag_b, &flag_a, &n, &m, &k, &alpha, b, &ldb, a, &lda, &beta, c, &ldc)
+    span = m if by_rows else n
+    if teams > span // 8:                           # keep each share at least 8 wide
+        teams = max(1, span // 8)
+    if teams == 1:
+        _blas(a, b, c, m, n, k, lda, ldb, n, trans_a, trans_b, alpha, beta)
+        return
+    for part in prange(teams, schedule='static', num_threads=teams):
+        first = <int>((<Py_ssize_t>span * part) // teams)
+        size = <int>((<Py_ssize_t>span * (part + 1)) // teams) - first
+        if by_rows:                                 # C[first:first+size, :]
+            _blas(a + (first if trans_a else <Py_ssize_t>first * k), b, c + <Py_ssize_t>first * n,
+                  size, n, k, lda, ldb, n, trans_a, trans_b, alpha, beta)
+        else:                                       # C[:, first:first+size]
+            _blas(a, b + (<Py_ssize_t>first * k if trans_b else first), c + first,
+                  m, size, k, lda, ldb, n, trans_a, trans_b, alpha, beta)
 
 
-cdef void _blas_batched(floating* a, floating* b, floating* c, Py_ssize_t batch, int m, int n,
-                        int k, bint trans_a, bint trans_b, floating alpha,
+cdef inline int threads_for_product(Py_ssize_t mnk) noexcept nogil:
+    return 1 if mnk < _PARALLEL_MNK else mxref_max_threads()
+
+
+cdef void _blas_batched(const floating* a, const floating* b, floating* c, Py_ssize_t batch,
+                        int m, int n, int k, bint trans_a, bint trans_b, floating alpha,
                         floating beta) noexcept nogil:
-    cdef Py_ssize_t i
+    """C[i] = alpha · op(A[i]) · op(B[i]) + beta · C[i]: large products split their rows,
+    many small ones are shared out whole."""
+    cdef Py_ssize_t i, j
     cdef Py_ssize_t size_a = <Py_ssize_t>m * k, size_b = <Py_ssize_t>k * n
     cdef Py_ssize_t size_c = <Py_ssize_t>m * n
-    cdef Py_ssize_t j
-    if k == 0:                                  # BLAS skips the beta scaling when k == 0
+    cdef int lda = max(1, m if trans_a else k), ldb = max(1, k if trans_b else n)
+    if k == 0:                                      # BLAS skips the beta scaling when k == 0
         for j in range(batch * size_c):
             c[j] = beta * c[j] if beta != 0 else 0
         return
-    for i in range(batch):
-        _blas(a + i * size_a, b + i * size_b, c + i * size_c, m, n, k, trans_a, trans_b,
-              alpha, beta)
+    if batch == 1 or <Py_ssize_t>m * n * k >= _PARALLEL_MNK:
+        for i in range(batch):
+            _blas_split(a + i * size_a, b + i * size_b, c + i * size_c, m, n, k, trans_a,
+                        trans_b, alpha, beta)
+        return
+    for i in prange(batch, schedule='static',
+                    num_threads=threads_for_product(batch * m * n * k)):
+        _blas(a + i * size_a, b + i * size_b, c + i * size_c, m, n, k, lda, ldb, n, trans_a,
+              trans_b, alpha, beta)
 
 
 def gemm(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, bint trans_a=False, bint trans_b=False,
