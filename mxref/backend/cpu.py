@@ -528,17 +528,23 @@ def _lines(shape, axis):
     return outer, shape[axis], inner
 
 
+def _kernel_ready(*bufs):
+    """True when every buffer is a non-empty float32/float64 array of the first one's dtype."""
+    dtype = bufs[0].dtype
+    return dtype in _BLAS_TYPES and bufs[0].size > 0 and all(b.dtype == dtype for b in bufs)
+
+
 def softmax(x, axis, out, req, temperature=1.0, log=False):
     """out (req)= softmax (or log-softmax) of x / temperature along ``axis``.
 
-    float32/float64 run the Cython kernel (one pass per line after the max); other types use
-    the NumPy formula.
+    float32/float64 run the Cython kernel (:func:`mxref._kernels.softmax.softmax`: three
+    sweeps over each line in cache); other types use the NumPy formula.
     """
     if req == 'null':
         return
-    if x.dtype in (np.float32, np.float64) and out.dtype == x.dtype and x.size:
+    if _kernel_ready(x, out):
         view = _lines(x.shape, axis)
-        target = out if req == 'write' else np.empty_like(x)
+        target = out if req == 'write' else _scratch('softmax', x.shape, x.dtype)
         _softmax_kernel.softmax(x.reshape(view), target.reshape(view), temperature, log)
         if req == 'add':
             out += target
@@ -555,8 +561,17 @@ def softmax(x, axis, out, req, temperature=1.0, log=False):
 
 def softmax_backward(y, dy, axis, dx, req, temperature=1.0, log=False):
     """dx (req)= gradient of softmax (from its output y):  y * (dy - sum(dy * y)) / T,
-    or for log-softmax:  (dy - exp(y) * sum(dy)) / T."""
+    or for log-softmax:  (dy - exp(y) * sum(dy)) / T.
+
+    float32/float64 run :func:`mxref._kernels.softmax.softmax_backward` (two sweeps per
+    line); other types use NumPy.
+    """
     if req == 'null':
+        return
+    if _kernel_ready(y, dy, dx):
+        view = _lines(y.shape, axis)
+        _softmax_kernel.softmax_backward(y.reshape(view), dy.reshape(view), dx.reshape(view),
+                                         temperature, log, req == 'add')
         return
     if log:
         value = dy - np.exp(y) * np.sum(dy, axis=axis, keepdims=True)
@@ -604,7 +619,23 @@ def softmax_output_grad(prob, label, dx, req, grad_scale=1.0, ignore_label=-1.0,
     """
     if req == 'null':
         return
-    k = prob.shape[1]
+    n, k = prob.shape[:2]
+    spatial = prob.size // (n * k) if n * k else 0
+    ignored = None
+    if normalization == 'batch':
+        divisor = label.size
+    elif normalization == 'valid':
+        ignored = np.trunc(label) == np.trunc(ignore_label)
+        divisor = max(1, int(label.size - np.count_nonzero(ignored)))
+    else:
+        divisor = spatial if prob.ndim == 3 else 1
+    if not smooth_alpha and head_grad is None and _kernel_ready(prob, dx):
+        # one pass: dx = (prob − onehot) · grad_scale / N, zero rows for ignored labels
+        lab = np.ascontiguousarray(label, dtype=prob.dtype).reshape(n, spatial)
+        _softmax_kernel.softmax_output_grad(prob.reshape(n, k, spatial), lab,
+                                            dx.reshape(n, k, spatial), grad_scale / divisor,
+                                            ignore_label, use_ignore, req == 'add')
+        return
     classes = np.arange(k).reshape((1, k) + (1,) * (prob.ndim - 2))
     lab = np.trunc(np.expand_dims(label, 1))
     target = (lab == classes).astype(prob.dtype)
@@ -613,14 +644,6 @@ def softmax_output_grad(prob, label, dx, req, grad_scale=1.0, ignore_label=-1.0,
     grad = prob - target
     if head_grad is not None:
         grad *= head_grad
-    ignored = lab == np.trunc(ignore_label)
     if use_ignore:
-        grad *= ~ignored
-    spatial = prob.size // (prob.shape[0] * k)
-    if normalization == 'batch':
-        divisor = label.size
-    elif normalization == 'valid':
-        divisor = max(1, int(label.size - np.count_nonzero(ignored)))
-    else:
-        divisor = spatial if prob.ndim == 3 else 1
+        grad *= ~(lab == np.trunc(ignore_label))
     store(dx, grad * np.asarray(grad_scale / divisor, dtype=prob.dtype), req)
