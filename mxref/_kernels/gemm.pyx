@@ -91,8 +91,9 @@ def _make_blas_single_threaded():
 
 blas_threads_setter = _make_blas_single_threaded()
 
-# below this many multiply-adds (M·N·K) one thread does the whole product
-cdef Py_ssize_t _PARALLEL_MNK = 1 << 18
+# below this many multiply-adds (M·N·K, about 60 µs on one core) one thread does the whole
+# product: waking a second thread costs more than it saves
+cdef Py_ssize_t _PARALLEL_MNK = 1 << 21
 
 
 cdef inline void _blas(const floating* a, const floating* b, floating* c, int m, int n, int k,
