@@ -20,7 +20,8 @@ from .base import MXNetError, MXNetKeyError, MXNetTypeError, MXNetValueError
 from .context import Context
 from .ndarray.ndarray import NDArray, empty as nd_empty, zeros as nd_zeros
 from .operator.base import shape_str
-from .symbol.graph import topo_order, aux_variable_ids, infer_shapes, infer_types
+from .symbol.graph import (topo_order, aux_variable_ids, infer_shapes, infer_types,
+                           shape_is_complete)
 
 __all__ = ['Executor', 'simple_bind']
 
@@ -103,9 +104,9 @@ class Executor:
                 continue
             for i in range(node.num_outputs()):
                 shape, dtype = shapes.get((id(node), i)), types.get((id(node), i))
-                if shape is None:
-                    raise MXNetValueError("bind: cannot infer the shape of output %d of %s '%s'"
-                                          % (i, node.op.op_name, node.name))
+                if not shape_is_complete(shape):
+                    raise MXNetValueError("bind: cannot infer the shape of output %d of %s '%s' "
+                                          "(got %s)" % (i, node.op.op_name, node.name, shape))
                 buffers[(id(node), i)] = B.empty(shape, dtype or np.float32)
 
         # which entries lead to a gradient
@@ -269,7 +270,7 @@ class Executor:
         need ``allow_up_sizing``.
         """
         arg_shapes, _, aux_shapes = self._symbol.infer_shape_partial(**kwargs)
-        unknown = [n for n, s in zip(self._arg_names, arg_shapes) if not s]
+        unknown = [n for n, s in zip(self._arg_names, arg_shapes) if not shape_is_complete(s)]
         if unknown:
             hints = dict(kwargs)
             hints.update({n: self.arg_dict[n].shape for n in unknown})
@@ -403,7 +404,8 @@ def simple_bind(symbol, ctx, grad_req='write', type_dict=None, shared_exec=None,
     arg_shapes, _, aux_shapes = symbol.infer_shape_partial(**shapes)
     arg_names = symbol.list_arguments()
     aux_names = symbol.list_auxiliary_states()
-    missing = [n for n, s in zip(arg_names + aux_names, arg_shapes + aux_shapes) if not s]
+    missing = [n for n, s in zip(arg_names + aux_names, arg_shapes + aux_shapes)
+               if not shape_is_complete(s)]
     if missing:
         raise MXNetValueError('simple_bind error. Cannot infer the shapes of %s from the given '
                               'shapes %s; provide them as keyword arguments'

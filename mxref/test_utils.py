@@ -122,7 +122,7 @@ def assert_almost_equal(a, b, rtol=None, atol=None, names=('a', 'b'), equal_nan=
     lines = ['Items are not equal (rtol=%g, atol=%g): %d of %d elements differ; worst error %g'
              % (rtol, atol, len(bad), close.size, np.max(error))]
     for idx in worst:
-        lines.append('  at %s: %s=%r %s=%r' % (tuple(idx), names[0], a_b[tuple(idx)], names[1],
+        lines.append('  at %s: %s=%s %s=%s' % (tuple(idx), names[0], a_b[tuple(idx)], names[1],
                                                b_b[tuple(idx)]))
     raise AssertionError('\n'.join(lines))
 
@@ -247,6 +247,10 @@ def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=None, rto
         grad_nodes = list(arg_names)
     elif isinstance(grad_nodes, dict):
         grad_nodes = list(grad_nodes)
+    unknown = [n for n in grad_nodes if n not in arg_names]
+    if unknown:
+        raise MXNetValueError('check_numeric_gradient: grad_nodes %s are not arguments of the '
+                              'symbol (%s)' % (unknown, arg_names))
     eps = numeric_eps if numeric_eps is not None else default_numeric_eps()[dtype]
     rtol = get_rtol(rtol if rtol is not None else {np.dtype(np.float16): 1e-1,
                                                    np.dtype(np.float32): 1e-2,

@@ -151,8 +151,10 @@ def reduce(kind, x, axis, out, req):
     """out (req)= reduction ``kind`` of x over the axes tuple ``axis`` (out keeps ``out.shape``)."""
     if req == 'null':
         return
-    value = _REDUCERS[kind](x, axis=axis, keepdims=True, dtype=None if kind in ('max', 'min')
-                            else _accumulator(x.dtype))
+    if kind in ('max', 'min'):
+        value = _REDUCERS[kind](x, axis=axis, keepdims=True)
+    else:
+        value = _REDUCERS[kind](x, axis=axis, keepdims=True, dtype=_accumulator(x.dtype))
     store(out, value.reshape(out.shape), req)
 
 

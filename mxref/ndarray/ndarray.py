@@ -466,9 +466,7 @@ def invoke(op, inputs, attrs, out=None, is_train=False):
     instead of new arrays.
     """
     op_cls = get_op(op) if isinstance(op, str) else op
-    if not inputs:
-        raise MXNetValueError('%s: needs at least one input NDArray' % op_cls.op_name)
-    ctx = inputs[0]._ctx
+    ctx = inputs[0]._ctx if inputs else _context_attr(attrs.get('ctx'))
     for x in inputs:
         if x._ctx != ctx:
             raise MXNetValueError('%s: all inputs must be on one context, got %s and %s'
@@ -504,6 +502,16 @@ def invoke(op, inputs, attrs, out=None, is_train=False):
     return results[0] if n_visible == 1 else results
 
 
+def _context_attr(text):
+    """A ``ctx`` parameter such as ``'gpu(1)'`` as a Context (the current one when empty)."""
+    if not text:
+        return current_context()
+    if isinstance(text, Context):
+        return text
+    name, _, rest = str(text).partition('(')
+    return Context(name, int(rest.rstrip(')') or 0))
+
+
 def _call_function(op_name, args, kwargs):
     """Body of every generated ``mx.nd.<Op>`` function."""
     op_cls = get_op(op_name)
@@ -522,7 +530,8 @@ def _call_function(op_name, args, kwargs):
 def array(source_array, ctx=None, dtype=None):
     """An NDArray holding a copy of ``source_array`` (array-like or NDArray).
 
-    The dtype is ``dtype``, else the source's when it is a NumPy array or NDArray, else float32.
+    The dtype is ``dtype``, else the source's when it is an NDArray, else float32 (also for
+    NumPy arrays of other types, as MXNet does).
     """
     ctx = ctx or (source_array.context if isinstance(source_array, NDArray)
                   else current_context())
@@ -537,7 +546,7 @@ def array(source_array, ctx=None, dtype=None):
         if source.dtype == object:
             raise MXNetTypeError('mx.nd.array: source must be numeric, got %r' % (source_array,))
     if dtype is None:
-        dtype = source.dtype if isinstance(source_array, (np.ndarray, NDArray)) else _DEFAULT_DTYPE
+        dtype = source.dtype if isinstance(source_array, NDArray) else _DEFAULT_DTYPE
     if source.ndim == 0:
         source = source.reshape((1,))
     return NDArray(backend.get(ctx).from_numpy(source, np.dtype(dtype)), ctx)

@@ -108,10 +108,10 @@ def _read_array(reader, index):
     flag = reader.scalar('i', what + ' type flag')
     if flag not in TYPE_FLAGS:
         reader.fail('%s has an unknown type flag %d' % (what, flag))
-    dtype = np.dtype(TYPE_FLAGS[flag]).neworder('<')
+    dtype = np.dtype(TYPE_FLAGS[flag]).newbyteorder('<')
     count = int(np.prod(shape, dtype=np.int64))
     raw = reader.take(count * dtype.itemsize, '%s data (%s %s)' % (what, shape, dtype.name))
-    return np.frombuffer(raw, dtype=dtype).astype(dtype.neworder('='), copy=True).reshape(shape)
+    return np.frombuffer(raw, dtype=dtype).astype(dtype.newbyteorder('='), copy=True).reshape(shape)
 
 
 def load_frombuffer(buf, source='<buffer>'):
@@ -165,7 +165,7 @@ def _array_bytes(value):
     parts = [struct.pack('<Iii', V2_MAGIC, 0, len(shape)),
              struct.pack('<%dq' % len(shape), *shape),
              struct.pack('<iii', DEV_TYPES[ctx.device_type], ctx.device_id, FLAG_OF_DTYPE[dtype]),
-             host.astype(dtype.neworder('<'), copy=False).tobytes()]
+             host.astype(dtype.newbyteorder('<'), copy=False).tobytes()]
     return b''.join(parts)
 
 

@@ -145,12 +145,25 @@ class Operator:
         return [shape] * len(in_shapes), [shape] * len(self.list_outputs()), []
 
     def infer_type(self, in_types):
-        """Return ``(in_types, out_types, aux_types)``; the default gives everything the
-        dtype of the first known input (float32 when none is known)."""
+        """Return ``(in_types, out_types, aux_types)``, None where still unknown; the default
+        gives everything the dtype of the first known input."""
         known = [t for t in in_types if t is not None]
-        dtype = np.dtype(known[0]) if known else np.dtype(np.float32)
+        dtype = np.dtype(known[0]) if known else None
         n_aux = len(self.list_auxiliary_states())
         return ([dtype] * len(in_types), [dtype] * len(self.list_outputs()), [dtype] * n_aux)
+
+    def infer_backward(self, what, in_values, out_values):
+        """Deduce input shapes (``what='shape'``) or types from known outputs.
+
+        ``in_values`` holds what is known so far (shapes may be partial, 0 marking an unknown
+        dimension).  Operators using the default elementwise rule (every input and output
+        alike) run it backwards, as MXNet's inference does; others deduce nothing this way.
+        """
+        default = Operator.infer_shape if what == 'shape' else Operator.infer_type
+        rule = type(self).infer_shape if what == 'shape' else type(self).infer_type
+        if rule is not default:
+            return in_values
+        return [out_values[0]] * len(in_values)
 
     # ------------------------------------------------------------------ compute
     def forward(self, is_train, req, in_data, out_data, aux):

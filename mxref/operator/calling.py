@@ -79,7 +79,7 @@ def _signature(op_cls, variadic, with_out):
     if variadic:
         params.append(P('data', P.VAR_POSITIONAL))
     else:
-        for arg in op_cls.arguments:
+        for arg in tuple(op_cls.arguments) + tuple(op_cls.aux_states):
             params.append(P(arg, P.POSITIONAL_OR_KEYWORD, default=None))
     kind = P.KEYWORD_ONLY if variadic else P.POSITIONAL_OR_KEYWORD
     for param in op_cls.params:

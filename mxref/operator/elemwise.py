@@ -90,8 +90,11 @@ def _make_unary(name, expr, grad, aliases):
     return register(cls)
 
 
+ACTIVATION_ONLY = ('softrelu',)           # an Activation act_type, not an operator of its own
+
 for _name, (_expr, _grad, _aliases) in UNARY_MATH.items():
-    _make_unary(_name, _expr, _grad, _aliases)
+    if _name not in ACTIVATION_ONLY:
+        _make_unary(_name, _expr, _grad, _aliases)
 
 
 @register

@@ -21,6 +21,7 @@ class FullyConnected(Operator):
     Gradients: ``dx = dy · W``;  ``dW = dyᵀ · x``;  ``db = Σ_rows dy``.
     """
     op_name = 'FullyConnected'
+    arguments = ('data', 'weight', 'bias')              # bias only without no_bias
     params = (Param('num_hidden', 'int', doc='number of output units'),
               Param('no_bias', 'bool', False, doc='whether to leave out the bias'),
               Param('flatten', 'bool', True, doc='flatten the input to 2-D, else apply to the last axis'))
@@ -51,6 +52,14 @@ class FullyConnected(Operator):
             self.assign_shape(shapes, 2, (self.num_hidden,))
         out = (data[0], self.num_hidden) if self.flatten else tuple(data[:-1]) + (self.num_hidden,)
         return shapes, [out], []
+
+    def infer_backward(self, what, in_values, out_values):
+        """The batch dimension(s) of the data follow from the output's."""
+        data, out = in_values[0], out_values[0]
+        if what != 'shape' or data is None:
+            return in_values
+        lead = 1 if self.flatten else len(out) - 1
+        return [tuple(out[:lead]) + tuple(data[lead:])] + list(in_values[1:])
 
     def forward(self, is_train, req, in_data, out_data, aux):
         B = self.B
@@ -103,6 +112,7 @@ class LeakyReLU(Operator):
       their mean.
     """
     op_name = 'LeakyReLU'
+    arguments = ('data', 'gamma')                       # gamma only for prelu
     params = (Param('act_type', 'str', 'leaky', choices=('leaky', 'elu', 'prelu', 'selu',
                                                          'gelu', 'rrelu')),
               Param('slope', 'float', 0.25), Param('lower_bound', 'float', 0.125),
@@ -199,7 +209,8 @@ class Embedding(Operator):
 
     def infer_type(self, in_types):
         data = in_types[0] if in_types[0] is not None else np.dtype(np.float32)
-        return [data, self.dtype], [self.dtype], []
+        weight = in_types[1] if in_types[1] is not None else self.dtype   # a known weight wins
+        return [data, weight], [weight], []
 
     def forward(self, is_train, req, in_data, out_data, aux):
         self.B.take(in_data[1], in_data[0], 0, 'clip', out_data[0], req[0])

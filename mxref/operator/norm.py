@@ -60,7 +60,9 @@ class BatchNorm(Operator):
         return shapes, [tuple(data), channels, channels], [channels, channels]
 
     def infer_type(self, in_types):
-        dtype = np.dtype(in_types[0] or np.float32)
+        if in_types[0] is None:
+            return in_types, [None] * 3, [None] * 2
+        dtype = np.dtype(in_types[0])
         param = np.dtype(np.float32) if dtype == np.float16 else dtype
         return [dtype, param, param], [dtype, param, param], [param, param]
 

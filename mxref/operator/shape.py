@@ -476,8 +476,7 @@ class Take(Operator):
         return in_shapes, [tuple(a[:axis]) + tuple(idx) + tuple(a[axis + 1:])], []
 
     def infer_type(self, in_types):
-        dtype = np.dtype(in_types[0] or np.float32)
-        return [dtype, in_types[1] or np.dtype(np.float32)], [dtype], []
+        return [in_types[0], in_types[1]], [in_types[0]], []
 
     def forward(self, is_train, req, in_data, out_data, aux):
         a = in_data[0]
@@ -538,7 +537,7 @@ class OneHot(Operator):
         return in_shapes, [None if idx is None else tuple(idx) + (self.depth,)], []
 
     def infer_type(self, in_types):
-        return [in_types[0] or np.dtype(np.float32)], [self.dtype], []
+        return [in_types[0]], [self.dtype], []
 
     def forward(self, is_train, req, in_data, out_data, aux):
         self.B.one_hot(in_data[0], self.depth, self.on_value, self.off_value, out_data[0])
@@ -570,7 +569,7 @@ class Where(Operator):
         return shapes, [tuple(shape)], []
 
     def infer_type(self, in_types):
-        dtype = np.dtype(in_types[1] or in_types[2] or np.float32)
+        dtype = in_types[1] if in_types[1] is not None else in_types[2]
         return [in_types[0] or dtype, dtype, dtype], [dtype], []
 
     def _cond(self, cond, ndim):

@@ -33,3 +33,26 @@ def _install():
 
 
 _internal, op = _install()
+
+
+def zeros(shape, dtype=None, **kwargs):
+    """A symbol of zeros; a 0 in ``shape`` is inferred from how the output is used."""
+    return _internal._zeros(shape=shape, dtype='float32' if dtype is None else dtype, **kwargs)
+
+
+def ones(shape, dtype=None, **kwargs):
+    """A symbol of ones; a 0 in ``shape`` is inferred from how the output is used."""
+    return _internal._ones(shape=shape, dtype='float32' if dtype is None else dtype, **kwargs)
+
+
+def full(shape, val, dtype=None, **kwargs):
+    """A symbol filled with ``val``."""
+    return _internal._full(shape=shape, value=val, dtype='float32' if dtype is None else dtype,
+                           **kwargs)
+
+
+def arange(start, stop=None, step=1.0, repeat=1, infer_range=False, name=None, dtype=None):
+    """Evenly spaced values in [start, stop), each repeated ``repeat`` times."""
+    return _internal._arange(start=start, stop=stop, step=step, repeat=repeat,
+                             infer_range=infer_range, name=name,
+                             dtype='float32' if dtype is None else dtype)

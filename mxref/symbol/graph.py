@@ -101,16 +101,49 @@ _SHAPE_PARAM = Param('__shape__', 'shape')
 
 
 def parse_shape_attr(text):
-    """A variable's ``__shape__`` attribute as a tuple, or None when absent or partly unknown."""
+    """A variable's ``__shape__`` attribute as a tuple (0 marks an unknown dimension), or None."""
     if text is None:
         return None
     shape = _SHAPE_PARAM.parse(text)
-    return None if any(d == 0 for d in shape) or not shape else shape
+    return shape if shape else None
+
+
+def shape_is_complete(shape):
+    """A shape is known when it has dimensions and no 0 (MXNet's mark of an unknown one);
+    ``()`` is how MXNet reports a wholly unknown shape."""
+    return bool(shape) and 0 not in shape
+
+
+def merge_shapes(old, new):
+    """Combine two partial shapes (0 = unknown dimension); None when they contradict."""
+    if old is None or new is None:
+        return new if old is None else old
+    if len(old) != len(new):
+        return None
+    merged = []
+    for a, b in zip(old, new):
+        if a and b and a != b:
+            return None
+        merged.append(a or b)
+    return tuple(merged)
+
+
+def _merge_types(old, new):
+    if old is None or new is None:
+        return new if old is None else old
+    return old if np.dtype(old) == np.dtype(new) else None
+
+
+_RULES = {'shape': (shape_is_complete, merge_shapes),
+          'type': (lambda t: t is not None, _merge_types)}
 
 
 def _propagate(order, entry_values, infer, what):
-    """Run ``infer(node, inputs) -> (inputs, outputs, aux)`` over the graph until nothing new
-    is learned.  ``entry_values`` maps (id(node), index) to a value (None: unknown)."""
+    """Run ``infer(op, inputs) -> (inputs, outputs, aux)`` over the graph until nothing new
+    is learned.  ``entry_values`` maps (id(node), index) to a value (None: unknown; shapes
+    may be partial).  Operators see only complete values; what they deduce is merged in, and
+    operators whose outputs are known may deduce their inputs backwards."""
+    complete, merge = _RULES[what]
     for _ in range(len(order) + 1):
         changed = False
         for node in order:
@@ -121,23 +154,28 @@ def _propagate(order, entry_values, infer, what):
             arg_entries = [(id(n), i) for n, i in node.inputs[:n_args]]
             aux_entries = [(id(n), i) for n, i in node.inputs[n_args:]]
             out_entries = [(id(node), i) for i in range(node.num_outputs())]
-            known_in = [entry_values.get(e) for e in arg_entries]
-            if (all(v is not None for v in known_in)
-                    and all(entry_values.get(e) is not None for e in out_entries + aux_entries)):
+            raw_in = [entry_values.get(e) for e in arg_entries]
+            known_out = [entry_values.get(e) for e in out_entries]
+            if all(complete(v) for v in raw_in) and all(
+                    complete(entry_values.get(e)) for e in out_entries + aux_entries):
                 continue
-            new_in, new_out, new_aux = infer(op, known_in)
+            new_in, new_out, new_aux = infer(op, [v if complete(v) else None for v in raw_in])
+            new_in = [n if n is not None else r for n, r in zip(new_in, raw_in)]
+            if not all(complete(v) for v in new_in) and all(complete(v) for v in known_out):
+                new_in = op.infer_backward(what, list(new_in), known_out)
             for entries, values in ((arg_entries, new_in), (out_entries, new_out),
                                     (aux_entries, new_aux or [])):
                 for entry, value in zip(entries, values):
                     if value is None:
                         continue
                     old = entry_values.get(entry)
-                    if old is None:
-                        entry_values[entry] = value
-                        changed = True
-                    elif old != value:
+                    merged = merge(old, value)
+                    if merged is None:
                         op.fail('%s %s conflicts with %s inferred elsewhere'
                                 % (what, old, value))
+                    if old is None or merged != old:       # (a dtype equals None: float64)
+                        entry_values[entry] = merged
+                        changed = True
         if not changed:
             break
     return entry_values
@@ -146,7 +184,8 @@ def _propagate(order, entry_values, infer, what):
 def infer_shapes(order, known):
     """Shapes of every entry, from ``known`` {variable name: shape} and ``__shape__`` hints.
 
-    Returns a dict (id(node), output index) -> shape tuple (absent where unknown).
+    Returns a dict (id(node), output index) -> shape tuple (absent where unknown; a 0 marks a
+    dimension that could not be decided).
     """
     values = {}
     for node in order:

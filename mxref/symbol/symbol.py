@@ -22,7 +22,8 @@ from ..name import NameManager
 from ..operator import get as get_op
 from ..operator.calling import split_call, bind_inputs
 from ..operator.params import attr_string
-from .graph import Node, topo_order, aux_variable_ids, infer_shapes, infer_types
+from .graph import (Node, topo_order, aux_variable_ids, infer_shapes, infer_types,
+                    shape_is_complete)
 from .json_format import to_json, from_json, HIDDEN_KEYS
 
 __all__ = ['Symbol', 'Variable', 'var', 'Group', 'load', 'load_json', 'create_symbol']
@@ -227,7 +228,7 @@ class Symbol:
             return tuple(int(d) for d in value)
         known = self._collect_inference_args(args, kwargs, 'shape', convert)
         order = self._order()
-        return order, infer_shapes(order, {k: v for k, v in known.items() if 0 not in v})
+        return order, infer_shapes(order, known)
 
     def _grouped(self, order, values, default):
         aux = aux_variable_ids(order)
@@ -245,11 +246,13 @@ class Symbol:
         """
         order, values = self._infer_shape_entries(args, kwargs)
         arg_shapes, out_shapes, aux_shapes = self._grouped(order, values, None)
-        unknown = [(n, s) for n, s in zip(self.list_arguments(), arg_shapes) if s is None]
-        if unknown or any(s is None for s in out_shapes + aux_shapes):
+        unknown = [(n, s) for n, s in zip(self.list_arguments(), arg_shapes)
+                   if not shape_is_complete(s)]
+        if unknown or not all(shape_is_complete(s) for s in out_shapes + aux_shapes):
             warnings.warn('Cannot decide shape for the following arguments (0s in shape means '
                           'unknown dimensions). Consider providing them as input:\n\t'
-                          + '\n\t'.join('%s: ()' % n for n, _ in unknown[:10]), stacklevel=2)
+                          + '\n\t'.join('%s: %s' % (n, s or ()) for n, s in unknown[:10])
+                          + ('\n\t...' if len(unknown) > 10 else ''), stacklevel=2)
             return None, None, None
         return arg_shapes, out_shapes, aux_shapes
 
@@ -490,7 +493,7 @@ def Variable(name, attr=None, shape=None, lr_mult=None, wd_mult=None, dtype=None
     """
     if not isinstance(name, str):
         raise MXNetTypeError('Expect a string for variable `name`')
-    attrs = AttrScope.current().get(attr)
+    attrs = AttrScope._active().get(attr)
     if shape is not None:
         attrs['__shape__'] = str(tuple(shape) if isinstance(shape, list) else shape)
     if lr_mult is not None:
@@ -549,10 +552,10 @@ def create_symbol(called_name, args, kwargs):
     kwargs = dict(kwargs)
     name = kwargs.pop('name', None)
     attr = kwargs.pop('attr', None)
-    kwargs.update(AttrScope.current().get(attr))
+    kwargs.update(AttrScope._active().get(attr))
     positional, keyword, attrs = split_call(op_cls, called_name, args, kwargs, Symbol)
     attrs = {_storage_key(k) if not k.startswith('__') else k: v for k, v in attrs.items()}
-    node_name = NameManager.current().get(name, called_name.lower())
+    node_name = NameManager._active().get(name, called_name.lower())
     op = op_cls(attrs, node_name)
     slots = bind_inputs(op, positional, keyword)
     n_args = len(op.list_arguments())
