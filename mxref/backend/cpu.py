@@ -11,6 +11,8 @@ results go into an ``out`` buffer allocated by the caller, and every function th
 Data movement and elementwise math use NumPy; matrix multiply, convolution, pooling and softmax
 call the Cython kernels in :mod:`mxref._kernels`.
 """
+import threading
+
 import numpy as np
 
 from . import exprs
@@ -221,20 +223,22 @@ def gemm(a, b, out, req, trans_a=False, trans_b=False, alpha=1.0):
 # convolution (im2col + GEMM; see mxref/_kernels/conv.pyx for the layouts)
 # ----------------------------------------------------------------------------------------------
 _CONV_CHUNK_BYTES = 8 << 20         # im2col matrix per batch chunk: about the size of the L3
-_scratch_buffers = {}
+_scratch_local = threading.local()
 
 
 def _scratch(slot, shape, dtype):
-    """A reusable work buffer of ``shape`` (contents undefined), one per ``slot`` name.
+    """A reusable work buffer of ``shape`` (contents undefined), one per ``slot`` name and
+    Python thread (the kernels release the GIL, so two threads may run them at once).
 
     Reusing the memory between calls spares the page faults of a fresh allocation of
     several MB on every layer of every batch.
     """
     dtype = np.dtype(dtype)
     count = int(np.prod(shape, dtype=np.int64))
-    held = _scratch_buffers.get(slot)
+    buffers = _scratch_local.__dict__
+    held = buffers.get(slot)
     if held is None or held.size < count * dtype.itemsize:
-        held = _scratch_buffers[slot] = np.empty(max(count * dtype.itemsize, 64), np.uint8)
+        held = buffers[slot] = np.empty(max(count * dtype.itemsize, 64), np.uint8)
     return held[:count * dtype.itemsize].view(dtype).reshape(shape)
 
 
@@ -546,7 +550,7 @@ def softmax(x, axis, out, req, temperature=1.0, log=False):
         return
     if _kernel_ready(x, out):
         view = _lines(x.shape, axis)
-        target = out if req == 'write' else _scratch('softmax', x.shape, x.dtype)
+        target = out if req == 'write' else np.empty_like(x)
         _softmax_kernel.softmax(x.reshape(view), target.reshape(view), temperature, log)
         if req == 'add':
             out += target
