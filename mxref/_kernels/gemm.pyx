@@ -173,6 +173,13 @@ cdef void _blas_batched(const floating* a, const floating* b, floating* c, Py_ss
               trans_b, alpha, beta)
 
 
+cdef bint _overlap(cnp.ndarray x, cnp.ndarray y):
+    """Whether the memory spans of two C-contiguous arrays intersect."""
+    cdef char* x0 = <char*>cnp.PyArray_DATA(x)
+    cdef char* y0 = <char*>cnp.PyArray_DATA(y)
+    return x0 < y0 + cnp.PyArray_NBYTES(y) and y0 < x0 + cnp.PyArray_NBYTES(x)
+
+
 def gemm(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, bint trans_a=False, bint trans_b=False,
          double alpha=1.0, double beta=0.0):
     """c = alpha · op(a) · op(b) + beta · c through BLAS (float32 or float64).
@@ -181,23 +188,37 @@ def gemm(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, bint trans_a=False, bint t
     # IN  b: (..., K, N), or (..., N, K) with trans_b; C-contiguous
     # OUT c: (..., M, N); the leading axes (a batch) are the same for all three
 
-    The caller (``mxref.backend.cpu.gemm``) checks dtypes, shapes and contiguity; this
-    function only reads the sizes off the buffers.
+    Returns False, touching nothing, when the buffers are not that (another dtype, not
+    C-contiguous, a broadcast batch, c overlapping a or b): the caller then uses NumPy.
+    Raises ValueError when the sizes do not multiply.
     """
-    cdef int nd = cnp.PyArray_NDIM(c)
-    cdef cnp.npy_intp* dims_c = cnp.PyArray_DIMS(c)
+    cdef int nd = cnp.PyArray_NDIM(c), typenum = cnp.PyArray_TYPE(c), axis
+    if (nd < 2 or cnp.PyArray_NDIM(a) != nd or cnp.PyArray_NDIM(b) != nd
+            or (typenum != cnp.NPY_FLOAT32 and typenum != cnp.NPY_FLOAT64)
+            or cnp.PyArray_TYPE(a) != typenum or cnp.PyArray_TYPE(b) != typenum
+            or not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_IS_C_CONTIGUOUS(b)
+            or not cnp.PyArray_IS_C_CONTIGUOUS(c) or _overlap(a, c) or _overlap(b, c)):
+        return False
     cdef cnp.npy_intp* dims_a = cnp.PyArray_DIMS(a)
+    cdef cnp.npy_intp* dims_b = cnp.PyArray_DIMS(b)
+    cdef cnp.npy_intp* dims_c = cnp.PyArray_DIMS(c)
+    cdef Py_ssize_t batch = 1
+    for axis in range(nd - 2):
+        if dims_a[axis] != dims_c[axis] or dims_b[axis] != dims_c[axis]:
+            return False
+        batch *= dims_c[axis]
     cdef Py_ssize_t m = dims_c[nd - 2], n = dims_c[nd - 1]
     cdef Py_ssize_t k = dims_a[nd - 2] if trans_a else dims_a[nd - 1]
-    cdef Py_ssize_t batch = 1
-    cdef int axis
-    for axis in range(nd - 2):
-        batch *= dims_c[axis]
+    if ((dims_a[nd - 1] if trans_a else dims_a[nd - 2]) != m
+            or (dims_b[nd - 1] if trans_b else dims_b[nd - 2]) != k
+            or (dims_b[nd - 2] if trans_b else dims_b[nd - 1]) != n):
+        raise ValueError('gemm: shapes %s%s and %s%s do not give %s'
+                         % ((<object>a).shape, 'ᵀ' if trans_a else '', (<object>b).shape,
+                            'ᵀ' if trans_b else '', (<object>c).shape))
     if m > _INT_MAX or n > _INT_MAX or k > _INT_MAX:
-        raise ValueError('gemm: a matrix side exceeds BLAS 32-bit sizes')
+        return False
     if batch == 0 or m == 0 or n == 0:
-        return
-    cdef int typenum = cnp.PyArray_TYPE(c)
+        return True
     cdef void* pa = cnp.PyArray_DATA(a)
     cdef void* pb = cnp.PyArray_DATA(b)
     cdef void* pc = cnp.PyArray_DATA(c)
@@ -205,12 +226,11 @@ def gemm(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, bint trans_a=False, bint t
         with nogil:
             _blas_batched[float](<float*>pa, <float*>pb, <float*>pc, batch, <int>m, <int>n,
                                  <int>k, trans_a, trans_b, <float>alpha, <float>beta)
-    elif typenum == cnp.NPY_FLOAT64:
+    else:
         with nogil:
             _blas_batched[double](<double*>pa, <double*>pb, <double*>pc, batch, <int>m, <int>n,
                                   <int>k, trans_a, trans_b, alpha, beta)
-    else:
-        raise TypeError('gemm: float32 or float64 buffers expected')
+    return True
 
 
 # ----------------------------------------------------------------------------------------------

@@ -197,19 +197,11 @@ def gemm(a, b, out, req, trans_a=False, trans_b=False, alpha=1.0):
     """
     if req == 'null':
         return
-    dtype = out.dtype
-    if (dtype in _BLAS_TYPES and a.dtype == dtype and b.dtype == dtype and a.ndim == b.ndim
-            == out.ndim >= 2 and a.shape[:-2] == b.shape[:-2] == out.shape[:-2]
-            and a.flags.c_contiguous and b.flags.c_contiguous and out.flags.c_contiguous
-            and not np.may_share_memory(out, a) and not np.may_share_memory(out, b)):
-        m, k = a.shape[-2:][::-1] if trans_a else a.shape[-2:]
-        k2, n = b.shape[-2:][::-1] if trans_b else b.shape[-2:]
-        if k != k2 or out.shape[-2:] != (m, n):
-            raise MXNetValueError('gemm: shapes %s%s and %s%s do not give %s'
-                                  % (a.shape, 'ᵀ' if trans_a else '', b.shape,
-                                     'ᵀ' if trans_b else '', out.shape))
-        _gemm_kernel.gemm(a, b, out, trans_a, trans_b, alpha, 1.0 if req == 'add' else 0.0)
-        return
+    try:
+        if _gemm_kernel.gemm(a, b, out, trans_a, trans_b, alpha, 1.0 if req == 'add' else 0.0):
+            return
+    except ValueError as err:
+        raise MXNetValueError(str(err)) from None
     a = a.swapaxes(-1, -2) if trans_a else a
     b = b.swapaxes(-1, -2) if trans_b else b
     if req == 'write' and alpha == 1.0:
