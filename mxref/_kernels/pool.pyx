@@ -49,23 +49,27 @@ cdef void _max_plane(const floating* x, floating* y, int* argmax, Py_ssize_t hei
                      Py_ssize_t width, Py_ssize_t out_h, Py_ssize_t out_w, int kh, int kw,
                      int sh, int sw, int ph, int pw, bint accumulate) noexcept nogil:
     """One plane of :func:`max_forward` (argmax may be NULL)."""
-    cdef Py_ssize_t oh, ow, h, w, h0, h1, w0, w1, span_h, span_w, best_at
+    cdef Py_ssize_t oh, ow, h, w, h0, h1, w0, w1, span_h, span_w, best_at, at
     cdef floating best, value
     for oh in range(out_h):
         _clip(oh * sh - ph, kh, height, ph, &h0, &h1, &span_h)
         for ow in range(out_w):
             _clip(ow * sw - pw, kw, width, pw, &w0, &w1, &span_w)
-            best_at = -1
-            if floating is float:
-                best = -FLT_MAX                     # an empty window keeps the lowest value
-            else:
-                best = -DBL_MAX
-            for h in range(h0, h1):
-                for w in range(w0, w1):
-                    value = x[h * width + w]
-                    if value > best or best_at < 0:
-                        best = value
-                        best_at = h * width + w
+            if h0 < h1 and w0 < w1:                 # start from the window's first element
+                best_at = h0 * width + w0
+                best = x[best_at]
+                for h in range(h0, h1):
+                    for w in range(w0, w1):         # branch-free: compiles to compare + blend
+                        at = h * width + w
+                        value = x[at]
+                        best_at = at if value > best else best_at
+                        best = value if value > best else best
+            else:                                   # a window entirely in the padding
+                best_at = -1
+                if floating is float:
+                    best = -FLT_MAX
+                else:
+                    best = -DBL_MAX
             if accumulate:
                 y[oh * out_w + ow] += best
             else:

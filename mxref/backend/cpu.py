@@ -11,6 +11,7 @@ results go into an ``out`` buffer allocated by the caller, and every function th
 Data movement and elementwise math use NumPy; matrix multiply, convolution, pooling and softmax
 call the Cython kernels in :mod:`mxref._kernels`.
 """
+import math
 import threading
 
 import numpy as np
@@ -521,9 +522,7 @@ def one_hot(indices, depth, on_value, off_value, out):
 # ----------------------------------------------------------------------------------------------
 def _lines(shape, axis):
     """(outer, n, inner): the shape seen as lines along ``axis``."""
-    outer = int(np.prod(shape[:axis], dtype=np.int64))
-    inner = int(np.prod(shape[axis + 1:], dtype=np.int64))
-    return outer, shape[axis], inner
+    return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
 
 
 def _kernel_ready(*bufs):
