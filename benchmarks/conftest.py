@@ -51,11 +51,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     write('mxref kernel benchmarks: %s, %d cores, NumPy %s' % (platform.processor() or
                                                             platform.machine(),
                                                             os.cpu_count(), np.__version__))
-    write('%-8s %-34s %-8s %10s %16s %9s %9s' % ('group', 'case', 'impl', 'best ms', 'rate',
+    write('%-8s %-44s %-8s %10s %16s %9s %9s' % ('group', 'case', 'impl', 'best ms', 'rate',
                                                  'vs numpy', 'vs BLAS'))
     for g, c, i, s, flops, nbytes in _RESULTS:
         base = times.get((g, c, 'numpy'))
         speedup = '%8.2fx' % (base / s) if base and i != 'numpy' else ''
         of_peak = '%8.2f' % (flops / s / peak) if flops and peak else ''
-        write('%-8s %-34s %-8s %10.3f %16s %9s %9s' % (g, c, i, s * 1e3, _rate(s, flops, nbytes),
+        write('%-8s %-44s %-8s %10.3f %16s %9s %9s' % (g, c, i, s * 1e3, _rate(s, flops, nbytes),
                                                        speedup, of_peak))
