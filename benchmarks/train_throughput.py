@@ -1,0 +1,200 @@
+"""Training throughput of the MNIST networks, mxref against MXNet 1.9.1.
+
+Trains a network with the Module API for a fixed number of mini-batches after a warm-up and
+prints training samples per second.  One timed batch is what ``Module.fit`` does per batch::
+
+    mod.forward(batch, is_train=True); mod.backward(); mod.update()
+    mod.update_metric(metric, batch.label)          # reads the outputs: a sync point
+
+Usage, from the repository root (kernels built)::
+
+    python benchmarks/train_throughput.py                                  # mxref only
+    python benchmarks/train_throughput.py --mxnet-python /tmp/mxenv/bin/python --rounds 5
+
+With ``--mxnet-python`` every round runs each case once in a fresh ``mxref`` process and
+once in a fresh MXNet process (the same script, ``--worker``), alternating which goes
+first, so that both frameworks see the same load on a shared machine; the table gives the
+median over rounds and the ratio mxref / MXNet of the medians.  MXNet is never imported by
+mxref: it runs in its own Python (see benchmarks/README.md for how to make one).
+
+Each framework runs in its default configuration: MXNet with its OpenMP threads and its
+oneDNN kernels, mxref with its Cython kernels (``OMP_WAIT_POLICY=PASSIVE`` set by
+``mxref._kernels``).  Add ``--threads N`` to pin both to N OpenMP threads.
+
+A case is an entry of ``CASES``: a function of the framework module (``mx``) returning the
+symbol, the data shape and the label shape of one batch, and how to make a random batch.  A
+char-LSTM case (issue 6) adds one function here.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# ------------------------------------------------------------------------------------ cases
+def mlp(mx, batch_size):
+    """The MNIST tutorial's MLP: 784 -> FC128-relu -> FC64-relu -> FC10 -> SoftmaxOutput."""
+    data = mx.sym.Variable('data')
+    net = mx.sym.FullyConnected(data, name='fc1', num_hidden=128)
+    net = mx.sym.Activation(net, name='relu1', act_type='relu')
+    net = mx.sym.FullyConnected(net, name='fc2', num_hidden=64)
+    net = mx.sym.Activation(net, name='relu2', act_type='relu')
+    net = mx.sym.FullyConnected(net, name='fc3', num_hidden=10)
+    net = mx.sym.SoftmaxOutput(net, name='softmax')
+    return dict(symbol=net, data_shape=(batch_size, 784), num_classes=10,
+                optimizer=('sgd', dict(learning_rate=0.1, momentum=0.9, wd=1e-5)))
+
+
+def lenet(mx, batch_size):
+    """The MNIST tutorial's LeNet: two Conv5x5-tanh-maxpool2 blocks (20, 50 filters),
+    FC500-tanh, FC10, SoftmaxOutput."""
+    data = mx.sym.Variable('data')
+    net = mx.sym.Convolution(data, kernel=(5, 5), num_filter=20)
+    net = mx.sym.Activation(net, act_type='tanh')
+    net = mx.sym.Pooling(net, pool_type='max', kernel=(2, 2), stride=(2, 2))
+    net = mx.sym.Convolution(net, kernel=(5, 5), num_filter=50)
+    net = mx.sym.Activation(net, act_type='tanh')
+    net = mx.sym.Pooling(net, pool_type='max', kernel=(2, 2), stride=(2, 2))
+    net = mx.sym.Flatten(net)
+    net = mx.sym.FullyConnected(net, num_hidden=500)
+    net = mx.sym.Activation(net, act_type='tanh')
+    net = mx.sym.FullyConnected(net, num_hidden=10)
+    net = mx.sym.SoftmaxOutput(net, name='softmax')
+    return dict(symbol=net, data_shape=(batch_size, 1, 28, 28), num_classes=10,
+                optimizer=('sgd', dict(learning_rate=0.05, momentum=0.9, wd=1e-5)))
+
+
+CASES = {'mlp': mlp, 'lenet': lenet}
+DEFAULT_BATCHES = {'mlp': 300, 'lenet': 40}
+
+
+# ------------------------------------------------------------------------------------ worker
+def run_worker(framework, case, batch_size, batches, warmup, seed=0):
+    """Train ``case`` for ``warmup`` then ``batches`` batches; return samples/s of the latter."""
+    if framework == 'mxnet':
+        import mxnet as mx
+    else:
+        import mxref as mx
+    import numpy as np
+
+    spec = CASES[case](mx, batch_size)
+    rng = np.random.RandomState(seed)
+    pool = 10                                           # distinct batches, cycled
+    data = rng.uniform(0, 1, (pool * batch_size,) + spec['data_shape'][1:]).astype(np.float32)
+    label = rng.randint(0, spec['num_classes'], pool * batch_size).astype(np.float32)
+    it = mx.io.NDArrayIter(data, label, batch_size, shuffle=False, label_name='softmax_label')
+    mod = mx.mod.Module(spec['symbol'], context=mx.cpu())
+    mod.bind(data_shapes=it.provide_data, label_shapes=it.provide_label)
+    mod.init_params(mx.init.Xavier())
+    name, params = spec['optimizer']
+    mod.init_optimizer(optimizer=name, optimizer_params=params)
+    metric = mx.metric.create('acc')
+    batches_list = list(it)
+
+    def train(count):
+        for i in range(count):
+            batch = batches_list[i % len(batches_list)]
+            mod.forward(batch, is_train=True)
+            mod.backward()
+            mod.update()
+            mod.update_metric(metric, batch.label)
+        mx.nd.waitall()
+
+    train(warmup)
+    tic = time.perf_counter()
+    train(batches)
+    seconds = time.perf_counter() - tic
+    return {'framework': framework, 'case': case, 'batch_size': batch_size, 'batches': batches,
+            'seconds': seconds, 'samples_per_s': batches * batch_size / seconds,
+            'version': mx.__version__}
+
+
+# ------------------------------------------------------------------------------------ driver
+def _spawn(python, framework, case, args):
+    env = dict(os.environ)
+    if framework == 'mxref':
+        env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
+    if args.threads:
+        env['OMP_NUM_THREADS'] = str(args.threads)
+    command = [python, os.path.abspath(__file__), '--worker', framework, '--cases', case,
+               '--batch-size', str(args.batch_size), '--warmup', str(args.warmup),
+               '--batches', str(args.batches or DEFAULT_BATCHES[case])]
+    result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit('%s worker for %s failed:\n%s%s' % (framework, case, result.stdout,
+                                                             result.stderr))
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _load():
+    try:
+        return '%.2f %.2f %.2f' % os.getloadavg()
+    except OSError:
+        return 'unknown'
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--cases', default='mlp,lenet',
+                        help='comma-separated cases among %s' % ', '.join(CASES))
+    parser.add_argument('--batch-size', type=int, default=100)
+    parser.add_argument('--batches', type=int, default=None,
+                        help='timed batches per run (default: %s)' % DEFAULT_BATCHES)
+    parser.add_argument('--warmup', type=int, default=10)
+    parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument('--mxnet-python', default=None,
+                        help='a Python with MXNet 1.9.1, to compare against')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='OMP_NUM_THREADS for both frameworks (default: unset)')
+    parser.add_argument('--worker', choices=('mxref', 'mxnet'), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    cases = [c.strip() for c in args.cases.split(',') if c.strip()]
+    unknown = [c for c in cases if c not in CASES]
+    if unknown:
+        parser.error('unknown case(s) %s; known: %s' % (unknown, ', '.join(CASES)))
+
+    if args.worker:
+        for case in cases:
+            print(json.dumps(run_worker(args.worker, case, args.batch_size,
+                                        args.batches or DEFAULT_BATCHES[case], args.warmup)))
+        return
+
+    frameworks = [('mxref', sys.executable)]
+    if args.mxnet_python:
+        frameworks.append(('mxnet', args.mxnet_python))
+    print('load average at start: %s (%d CPUs)' % (_load(), os.cpu_count()))
+    results = {(c, f): [] for c in cases for f, _ in frameworks}
+    versions = {}
+    for r in range(args.rounds):
+        order = frameworks if r % 2 == 0 else frameworks[::-1]
+        for case in cases:
+            for framework, python in order:
+                out = _spawn(python, framework, case, args)
+                results[(case, framework)].append(out['samples_per_s'])
+                versions[framework] = out['version']
+                print('round %d  %-6s %-6s %9.1f samples/s  (load %s)'
+                      % (r + 1, case, framework, out['samples_per_s'], _load()), flush=True)
+    print('load average at end: %s' % _load())
+    print()
+    header = '| case | batch | %s |' % ' | '.join(
+        '%s %s samples/s (median of %d)' % (f, versions[f], args.rounds) for f, _ in frameworks)
+    if args.mxnet_python:
+        header += ' mxref / MXNet |'
+    print(header)
+    print('|' + ' --- |' * (header.count('|') - 1))
+    for case in cases:
+        medians = [statistics.median(results[(case, f)]) for f, _ in frameworks]
+        row = '| %s | %d | %s |' % (case, args.batch_size,
+                                    ' | '.join('%.1f' % m for m in medians))
+        if args.mxnet_python:
+            row += ' %.2fx |' % (medians[0] / medians[1])
+        print(row)
+
+
+if __name__ == '__main__':
+    main()
