@@ -19,7 +19,7 @@ __all__ = ['default_context', 'set_default_context', 'default_dtype', 'default_r
            'default_atols', 'default_numeric_eps', 'get_rtol', 'get_atol', 'almost_equal',
            'assert_almost_equal', 'same', 'rand_ndarray', 'rand_shape_2d', 'rand_shape_3d',
            'rand_shape_nd', 'numeric_grad', 'check_numeric_gradient', 'check_symbolic_forward',
-           'check_symbolic_backward', 'check_consistency', 'assert_exception']
+           'check_symbolic_backward', 'check_consistency', 'assert_exception', 'get_mnist']
 
 _default_ctx = [None]
 
@@ -418,3 +418,52 @@ def check_consistency(sym, ctx_list, scale=1.0, grad_req='write', arg_params=Non
                 raise
     return {'outputs': truth[1], 'grads': truth[2]}
 
+
+
+def get_mnist():
+    """The MNIST dataset as NumPy arrays, as MXNet's ``mx.test_utils.get_mnist``.
+
+    Returns a dict with ``train_data`` (60000, 1, 28, 28) and ``test_data`` (10000, 1, 28, 28),
+    float32 pixels scaled by 1/255 into [0, 1], and ``train_label`` / ``test_label``, int8
+    digits 0-9 (the dtypes MXNet returns).
+
+    The four IDX files come from :func:`mxref.datasets.mnist_files`: ``$MXREF_DATA_DIR/mnist``,
+    else the cache (``~/.mxref/datasets``), else a download checked against its SHA-256.  A
+    file that does not parse (corrupt or truncated) raises
+    :class:`mxref.datasets.DatasetError` naming it; if it was in the download cache it is
+    deleted, so the next call downloads it again.
+
+    >>> mnist = get_mnist()                                        # doctest: +SKIP
+    >>> mnist['train_data'].shape, mnist['test_label'][:5]         # doctest: +SKIP
+    ((60000, 1, 28, 28), array([7, 2, 1, 0, 4], dtype=int8))
+    """
+    from . import datasets
+    from .io.idx import IDXFormatError, read_idx
+
+    files = datasets.mnist_files()
+    arrays = {}
+    for key, path in files.items():
+        try:
+            arrays[key] = read_idx(path)
+        except IDXFormatError as err:
+            cached = os.path.abspath(path).startswith(os.path.abspath(datasets.cache_dir())
+                                                      + os.sep)
+            if cached:
+                os.unlink(path)
+            raise datasets.DatasetError(
+                'get_mnist: the MNIST file %s is corrupt (%s); %s' % (
+                    path, err, 'it was removed from the cache, call again to download it'
+                    if cached else 'replace it with a good copy')) from None
+    result = {}
+    for part in ('train', 'test'):
+        images, labels = arrays[part + '_data'], arrays[part + '_label']
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise datasets.DatasetError(
+                'get_mnist: %s holds images of shape %s and %s labels of shape %s; expected '
+                '(count, 28, 28) and (count,)' % (files[part + '_data'], images.shape,
+                                                  files[part + '_label'], labels.shape))
+        result[part + '_data'] = (images.reshape(len(images), 1, images.shape[1],
+                                                 images.shape[2]).astype(np.float32)
+                                  / np.float32(255))
+        result[part + '_label'] = labels.astype(np.int8)
+    return result
