@@ -1,4 +1,5 @@
-"""``mx.sym`` / ``mx.symbol``: Symbol, Variable, Group, load, and one function per operator.
+"""``mx.sym`` / ``mx.symbol``: Symbol, Variable, Group, load, chain, and one function per
+operator.
 
 The operator functions are generated from the operator registry at import; names starting
 with ``_`` live in ``mx.sym._internal``.
@@ -8,6 +9,7 @@ import types
 
 from ..operator.calling import make_function, public_names
 from .symbol import (Symbol, Variable, var, Group, load, load_json, create_symbol)
+from .chain import chain
 
 
 def _sym_implementation(op_cls, name, args, kwargs):
