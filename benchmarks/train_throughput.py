@@ -115,10 +115,10 @@ def run_worker(framework, case, batch_size, batches, warmup, seed=0):
 
 
 # ------------------------------------------------------------------------------------ driver
-def _spawn(python, framework, case, args):
+def _spawn(python, framework, case, args, mxref_root=ROOT):
     env = dict(os.environ)
     if framework == 'mxref':
-        env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
+        env['PYTHONPATH'] = mxref_root + os.pathsep + env.get('PYTHONPATH', '')
     if args.threads:
         env['OMP_NUM_THREADS'] = str(args.threads)
     command = [python, os.path.abspath(__file__), '--worker', framework, '--cases', case,
@@ -149,6 +149,9 @@ def main(argv=None):
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--mxnet-python', default=None,
                         help='a Python with MXNet 1.9.1, to compare against')
+    parser.add_argument('--baseline', default=None, metavar='CHECKOUT',
+                        help='another mxref checkout (kernels built) to run as a third '
+                             'framework, "mxref-baseline": before/after comparisons')
     parser.add_argument('--threads', type=int, default=None,
                         help='OMP_NUM_THREADS for both frameworks (default: unset)')
     parser.add_argument('--worker', choices=('mxref', 'mxnet'), help=argparse.SUPPRESS)
@@ -164,35 +167,40 @@ def main(argv=None):
                                         args.batches or DEFAULT_BATCHES[case], args.warmup)))
         return
 
-    frameworks = [('mxref', sys.executable)]
+    # (label, python, worker kind, mxref checkout)
+    frameworks = [('mxref', sys.executable, 'mxref', ROOT)]
     if args.mxnet_python:
-        frameworks.append(('mxnet', args.mxnet_python))
+        frameworks.append(('mxnet', args.mxnet_python, 'mxnet', None))
+    if args.baseline:
+        frameworks.append(('mxref-baseline', sys.executable, 'mxref',
+                           os.path.abspath(args.baseline)))
     print('load average at start: %s (%d CPUs)' % (_load(), os.cpu_count()))
-    results = {(c, f): [] for c in cases for f, _ in frameworks}
+    labels = [f[0] for f in frameworks]
+    results = {(c, f): [] for c in cases for f in labels}
     versions = {}
     for r in range(args.rounds):
         order = frameworks if r % 2 == 0 else frameworks[::-1]
         for case in cases:
-            for framework, python in order:
-                out = _spawn(python, framework, case, args)
-                results[(case, framework)].append(out['samples_per_s'])
-                versions[framework] = out['version']
-                print('round %d  %-6s %-6s %9.1f samples/s  (load %s)'
-                      % (r + 1, case, framework, out['samples_per_s'], _load()), flush=True)
+            for label, python, kind, checkout in order:
+                out = _spawn(python, kind, case, args, checkout)
+                results[(case, label)].append(out['samples_per_s'])
+                versions[label] = out['version']
+                print('round %d  %-6s %-14s %9.1f samples/s  (load %s)'
+                      % (r + 1, case, label, out['samples_per_s'], _load()), flush=True)
     print('load average at end: %s' % _load())
     print()
     header = '| case | batch | %s |' % ' | '.join(
-        '%s %s samples/s (median of %d)' % (f, versions[f], args.rounds) for f, _ in frameworks)
-    if args.mxnet_python:
-        header += ' mxref / MXNet |'
+        '%s %s samples/s (median of %d)' % (f, versions[f], args.rounds) for f in labels)
+    for other in labels[1:]:
+        header += ' mxref / %s |' % other
     print(header)
     print('|' + ' --- |' * (header.count('|') - 1))
     for case in cases:
-        medians = [statistics.median(results[(case, f)]) for f, _ in frameworks]
+        medians = [statistics.median(results[(case, f)]) for f in labels]
         row = '| %s | %d | %s |' % (case, args.batch_size,
                                     ' | '.join('%.1f' % m for m in medians))
-        if args.mxnet_python:
-            row += ' %.2fx |' % (medians[0] / medians[1])
+        for m in medians[1:]:
+            row += ' %.2fx |' % (medians[0] / m)
         print(row)
 
 
