@@ -9,7 +9,7 @@ import types
 
 from ..operator.calling import make_function, public_names
 from .symbol import (Symbol, Variable, var, Group, load, load_json, create_symbol)
-from .chain import chain
+from .chaining import chain
 
 
 def _sym_implementation(op_cls, name, args, kwargs):
