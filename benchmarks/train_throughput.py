@@ -74,13 +74,48 @@ DEFAULT_BATCHES = {'mlp': 300, 'lenet': 40}
 
 
 # ------------------------------------------------------------------------------------ worker
-def run_worker(framework, case, batch_size, batches, warmup, seed=0):
-    """Train ``case`` for ``warmup`` then ``batches`` batches; return samples/s of the latter."""
+class BackendTimer:
+    """Sums the wall time spent inside mxref's CPU backend functions (the Cython kernels and
+    the NumPy calls), counting only the outermost call when one backend function calls
+    another.  What a training step spends outside them is the Python of the layers above:
+    Module, executor group, Executor, operators, optimizer, metric."""
+
+    def __init__(self):
+        from mxref.backend import cpu
+        import types
+        self.seconds, self.calls, self._depth = 0.0, 0, 0
+        for name, fn in list(vars(cpu).items()):
+            if isinstance(fn, types.FunctionType) and not name.startswith('_') \
+                    and fn.__module__ == cpu.__name__:
+                setattr(cpu, name, self._timed(fn))
+
+    def _timed(self, fn):
+        def timed(*args, **kwargs):
+            if self._depth:
+                return fn(*args, **kwargs)
+            self._depth += 1
+            tic = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - tic
+                self.calls += 1
+                self._depth -= 1
+        return timed
+
+
+def run_worker(framework, case, batch_size, batches, warmup, seed=0, breakdown=False):
+    """Train ``case`` for ``warmup`` then ``batches`` batches; return samples/s of the latter
+    (with ``breakdown``, mxref only: also the time per batch inside and outside the backend
+    functions; the timer's own cost, about 0.3 µs a call, is in the latter)."""
     if framework == 'mxnet':
         import mxnet as mx
     else:
         import mxref as mx
     import numpy as np
+    timer = None
+    if breakdown and framework == 'mxref':
+        timer = BackendTimer.installed = getattr(BackendTimer, 'installed', None) or BackendTimer()
 
     spec = CASES[case](mx, batch_size)
     rng = np.random.RandomState(seed)
@@ -106,12 +141,20 @@ def run_worker(framework, case, batch_size, batches, warmup, seed=0):
         mx.nd.waitall()
 
     train(warmup)
+    if timer is not None:
+        timer.seconds, timer.calls = 0.0, 0
     tic = time.perf_counter()
     train(batches)
     seconds = time.perf_counter() - tic
-    return {'framework': framework, 'case': case, 'batch_size': batch_size, 'batches': batches,
-            'seconds': seconds, 'samples_per_s': batches * batch_size / seconds,
-            'version': mx.__version__}
+    result = {'framework': framework, 'case': case, 'batch_size': batch_size,
+              'batches': batches, 'seconds': seconds,
+              'samples_per_s': batches * batch_size / seconds, 'version': mx.__version__}
+    if timer is not None:
+        result.update(ms_per_batch=1e3 * seconds / batches,
+                      backend_ms_per_batch=1e3 * timer.seconds / batches,
+                      python_ms_per_batch=1e3 * (seconds - timer.seconds) / batches,
+                      backend_calls_per_batch=timer.calls / batches)
+    return result
 
 
 # ------------------------------------------------------------------------------------ driver
@@ -154,12 +197,28 @@ def main(argv=None):
                              'framework, "mxref-baseline": before/after comparisons')
     parser.add_argument('--threads', type=int, default=None,
                         help='OMP_NUM_THREADS for both frameworks (default: unset)')
+    parser.add_argument('--breakdown', action='store_true',
+                        help='mxref only, in this process: per batch, the time inside the '
+                             'backend functions and the Python around them')
     parser.add_argument('--worker', choices=('mxref', 'mxnet'), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     cases = [c.strip() for c in args.cases.split(',') if c.strip()]
     unknown = [c for c in cases if c not in CASES]
     if unknown:
         parser.error('unknown case(s) %s; known: %s' % (unknown, ', '.join(CASES)))
+
+    if args.breakdown:
+        sys.path.insert(0, ROOT)
+        for case in cases:
+            out = run_worker('mxref', case, args.batch_size,
+                             args.batches or DEFAULT_BATCHES[case], args.warmup, breakdown=True)
+            print('%-6s %8.1f samples/s  %.3f ms/batch: %.3f ms in %.0f backend calls, %.3f ms '
+                  'of Python around them (%.0f%%)'
+                  % (case, out['samples_per_s'], out['ms_per_batch'],
+                     out['backend_ms_per_batch'], out['backend_calls_per_batch'],
+                     out['python_ms_per_batch'],
+                     100 * out['python_ms_per_batch'] / out['ms_per_batch']))
+        return
 
     if args.worker:
         for case in cases:

@@ -1,4 +1,6 @@
 """Neural-network layers: FullyConnected, LeakyReLU, Embedding, Dropout, softmax and friends."""
+import math
+
 import numpy as np
 
 from .base import Operator, register, shape_str
@@ -10,7 +12,7 @@ __all__ = ['FullyConnected', 'LeakyReLU', 'Embedding', 'Dropout', 'Softmax', 'Lo
 
 def flat2d(shape):
     """(n, d1, d2, ...) -> (n, d1*d2*...)."""
-    return (shape[0], int(np.prod(shape[1:], dtype=np.int64)))
+    return (shape[0], math.prod(int(d) for d in shape[1:]))     # ints: no NumPy call
 
 
 @register
