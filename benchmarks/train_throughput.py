@@ -19,7 +19,10 @@ mxref: it runs in its own Python (see benchmarks/README.md for how to make one).
 
 Each framework runs in its default configuration: MXNet with its OpenMP threads and its
 oneDNN kernels, mxref with its Cython kernels (``OMP_WAIT_POLICY=PASSIVE`` set by
-``mxref._kernels``).  Add ``--threads N`` to pin both to N OpenMP threads.
+``mxref._kernels`` unless already set).  ``--threads N`` gives both N OpenMP threads and
+``--env NAME=VALUE`` sets a variable for both (``--env OMP_WAIT_POLICY=PASSIVE`` stops
+MXNet's OpenMP threads from spinning, which matters on a busy machine).  ``--breakdown``
+splits mxref's time per batch between the backend functions and the Python around them.
 
 A case is an entry of ``CASES``: a function of the framework module (``mx``) returning the
 symbol, the data shape and the label shape of one batch, and how to make a random batch.  A
@@ -164,6 +167,9 @@ def _spawn(python, framework, case, args, mxref_root=ROOT):
         env['PYTHONPATH'] = mxref_root + os.pathsep + env.get('PYTHONPATH', '')
     if args.threads:
         env['OMP_NUM_THREADS'] = str(args.threads)
+    for setting in args.env:
+        key, _, value = setting.partition('=')
+        env[key] = value
     command = [python, os.path.abspath(__file__), '--worker', framework, '--cases', case,
                '--batch-size', str(args.batch_size), '--warmup', str(args.warmup),
                '--batches', str(args.batches or DEFAULT_BATCHES[case])]
@@ -197,6 +203,9 @@ def main(argv=None):
                              'framework, "mxref-baseline": before/after comparisons')
     parser.add_argument('--threads', type=int, default=None,
                         help='OMP_NUM_THREADS for both frameworks (default: unset)')
+    parser.add_argument('--env', action='append', default=[], metavar='NAME=VALUE',
+                        help='an environment variable for every worker, e.g. '
+                             'OMP_WAIT_POLICY=PASSIVE (repeatable)')
     parser.add_argument('--breakdown', action='store_true',
                         help='mxref only, in this process: per batch, the time inside the '
                              'backend functions and the Python around them')
@@ -233,7 +242,8 @@ def main(argv=None):
     if args.baseline:
         frameworks.append(('mxref-baseline', sys.executable, 'mxref',
                            os.path.abspath(args.baseline)))
-    print('load average at start: %s (%d CPUs)' % (_load(), os.cpu_count()))
+    print('load average at start: %s (%d CPUs)%s' % (
+        _load(), os.cpu_count(), ''.join('; ' + e for e in args.env)))
     labels = [f[0] for f in frameworks]
     results = {(c, f): [] for c in cases for f in labels}
     versions = {}

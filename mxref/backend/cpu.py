@@ -25,6 +25,7 @@ _gemm_kernel = require('gemm')
 _conv_kernel = require('conv')
 _pool_kernel = require('pool')
 _optimizer_kernel = require('optimizer')
+_activation_kernel = require('activation')
 
 _BLAS_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -117,9 +118,14 @@ def elementwise(expr, out, req, **inputs):
     """out (req)= expr evaluated elementwise; inputs broadcast against ``out``'s shape.
 
     ``inputs`` maps the names used in ``expr`` to buffers or Python scalars, e.g.
-    ``elementwise('dy * y * (1 - y)', dx, 'write', dy=dy, y=y)``.
+    ``elementwise('dy * y * (1 - y)', dx, 'write', dy=dy, y=y)``.  NumPy evaluates the
+    expression, except the few in ``_COMPILED_EXPRESSIONS``, which run a Cython kernel when
+    their buffers allow it.
     """
     if req == 'null':
+        return
+    kernel = _COMPILED_EXPRESSIONS.get(expr)
+    if kernel is not None and kernel(out, req, **inputs):
         return
     code = _compiled.get(expr)
     if code is None:
@@ -127,6 +133,42 @@ def elementwise(expr, out, req, **inputs):
     with np.errstate(all='ignore'):
         value = eval(code, _namespace, inputs)
     store(out, value, req)
+
+
+def _flat_same(out, *buffers):
+    """``out`` and ``buffers`` as 1-D views when they are C-contiguous float32 (or float64)
+    arrays of one shape, else None (the NumPy path then handles broadcasting, other dtypes
+    and strides)."""
+    if type(out) is not np.ndarray or out.dtype not in _BLAS_TYPES or not out.flags.c_contiguous:
+        return None
+    for buf in buffers:
+        if (type(buf) is not np.ndarray or buf.dtype != out.dtype or buf.shape != out.shape
+                or not buf.flags.c_contiguous):
+            return None
+    return [a.reshape(-1) for a in (out,) + buffers]
+
+
+def _tanh_kernel(out, req, x, **unused):
+    """``tanh(x)``: mxref/_kernels/activation.pyx (about twice NumPy's speed in float32)."""
+    flat = _flat_same(out, x) if req == 'write' else None
+    if flat is None:
+        return False
+    _activation_kernel.tanh_forward(flat[1], flat[0])
+    return True
+
+
+def _tanh_grad_kernel(out, req, dy, y, **unused):
+    """``dy * (1 - y * y)``, tanh's gradient, in one pass instead of four."""
+    flat = _flat_same(out, dy, y)
+    if flat is None:
+        return False
+    _activation_kernel.tanh_backward(flat[1], flat[2], flat[0], req == 'add')
+    return True
+
+
+# expressions with a compiled kernel: expr -> function(out, req, **inputs) returning False
+# (having done nothing) when the buffers are not for it
+_COMPILED_EXPRESSIONS = {'tanh(x)': _tanh_kernel, 'dy * (1 - y * y)': _tanh_grad_kernel}
 
 
 def sum_to(x, out, req):
