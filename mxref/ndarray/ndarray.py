@@ -627,6 +627,10 @@ def concatenate(arrays, axis=0, always_copy=True):
 def moveaxis(tensor, source, destination):
     """Move axis ``source`` to position ``destination`` (a transpose)."""
     axes = list(range(tensor.ndim))
+    for axis in (source, destination):
+        if not -tensor.ndim <= axis < tensor.ndim:
+            raise MXNetValueError('moveaxis: axis %d is out of range for an array of %d '
+                                  'dimensions' % (axis, tensor.ndim))
     source, destination = source % tensor.ndim, destination % tensor.ndim
     axes.pop(source)
     axes.insert(destination, source)

@@ -177,6 +177,12 @@ class Operator:
         """Raise ``error`` with the operator and node name in front of ``message``."""
         raise error("%s '%s': %s" % (self.op_name, self.name, message))
 
+    def check_axis(self, axis, ndim, what='axis'):
+        """``axis`` counted from 0 (negative: from the end), failing unless -ndim <= axis < ndim."""
+        if not -ndim <= axis < ndim:
+            self.fail('%s %d is out of range for an input of %d dimensions' % (what, axis, ndim))
+        return axis % ndim
+
     def check_ndim(self, arg, shape, ndims):
         """Fail unless ``shape`` (of argument ``arg``) has one of the ranks in ``ndims``."""
         if shape is not None and len(shape) not in ndims:

@@ -36,11 +36,12 @@ def split_call(op_cls, op_name, args, kwargs, input_type):
         else:
             extra.append(value)
     keyword_inputs, attrs = {}, {}
+    optional = {p.name for p in op_cls.params if p.kind.endswith('?')}
     for key, value in kwargs.items():
         if isinstance(value, input_type):
             keyword_inputs[key] = value
-        elif value is not None:
-            attrs[key] = value
+        elif value is not None or key in optional:     # None means "not given" unless the
+            attrs[key] = value                          # parameter accepts None itself
     if extra:
         names = [p.name for p in op_cls.params if p.name not in attrs]
         if len(extra) > len(names):

@@ -35,8 +35,8 @@ def reduced_shape(shape, axes, keepdims):
 
 # kind: (gradient formula with x, y (kept dims), dy (kept dims), n = elements reduced)
 REDUCE_GRADS = {
-    'sum': 'dy + 0 * x',
-    'mean': 'dy / n + 0 * x',
+    'sum': 'dy',
+    'mean': 'dy / n',
     'prod': 'dy * y / x',
     'max': 'dy * (x == y)',
     'min': 'dy * (x == y)',
@@ -131,7 +131,7 @@ class ArgReduce(Operator):
         self.B.argreduce(self.kind, x, axis, out_data[0], req[0])
 
     def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
-        self.B.elementwise('0 * x', in_grad[0], req[0], x=in_data[0])
+        self.B.store(in_grad[0], 0, req[0])
 
 
 for _kind in ('argmax', 'argmin'):
