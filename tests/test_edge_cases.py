@@ -70,3 +70,43 @@ def test_take_raise_mode(ctx):
 def test_out_of_range_axes_are_rejected(call):
     with pytest.raises(mx.MXNetError, match='out of range'):
         call(mx.nd.ones((2, 3)))
+
+
+@pytest.mark.parametrize('call,error,message', [
+    (lambda: mx.nd.exp(np.ones(3)), TypeError, 'convert it with mx.nd.array'),
+    (lambda: mx.nd.zeros('abc'), TypeError, 'tuple of ints'),
+    (lambda: mx.nd.zeros((2.5,)), TypeError, 'tuple of ints'),
+    (lambda: mx.nd.array(['a']), TypeError, 'numeric'),
+    (lambda: mx.nd.concat(), ValueError, 'at least one input'),
+    (lambda: mx.nd.argmax(mx.nd.ones((0, 3)), axis=0), ValueError, 'empty input'),
+    (lambda: mx.nd.one_hot(mx.nd.ones((2,)), depth=-1), ValueError, 'depth'),
+    (lambda: mx.nd.arange(0, 5, 0), ValueError, 'step'),
+    (lambda: mx.sym.Variable('v', dtype='complex64'), TypeError, 'not supported'),
+    (lambda: mx.nd._internal._zeros(shape=()), ValueError, 'cannot infer the output shape'),
+    (lambda: mx.nd.array([1, 2], dtype='int32') + mx.nd.array([1.5, 2]), TypeError,
+     'inputs must agree'),
+])
+def test_bad_input_gets_a_clear_error(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_mxnet_semantics_details(ctx):
+    assert mx.nd.clip(mx.nd.arange(6, ctx=ctx), 3, 1).asnumpy().tolist() == [3, 3, 1, 1, 1, 1]
+    assert mx.nd.slice(mx.nd.ones((2, 3), ctx), begin=(0, 1), end=(2, 1)).shape == (2, 0)
+    assert mx.nd.arange(0, 5, 1.5, dtype='int32', ctx=ctx).asnumpy().tolist() == [0, 1, 2, 3]
+    x = mx.nd.array(np.arange(8.).reshape(2, 2, 2), ctx)
+    assert_almost_equal(mx.nd.SoftmaxActivation(x), np.tile([0.26894143, 0.7310586], (2, 2, 1)))
+    assert mx.nd.norm(mx.nd.ones((2,), ctx), out_dtype='float64').dtype == np.float64
+    pick = mx.sym.pick(mx.sym.var('x'), mx.sym.var('i'))
+    assert pick.infer_type(x='float32', i='int32')[0] == [np.float32, np.int32]
+    assert mx.sym.var('a').astype('float16').infer_type(a='float32')[1] == [np.float16]
+    a = mx.nd.arange(6, ctx=ctx)
+    assert mx.nd.maximum(a, 2).asnumpy().tolist() == [2, 2, 2, 3, 4, 5]
+    assert mx.nd.power(2, a).asnumpy().tolist() == [1, 2, 4, 8, 16, 32]
+    assert mx.nd.greater(2, a).asnumpy().tolist() == [1, 1, 0, 0, 0, 0]
+    assert mx.nd.subtract(10, a).asnumpy().tolist() == [10, 9, 8, 7, 6, 5]
+    assert mx.nd.maximum(3, 2) == 3
+    s = mx.sym.var('s')
+    assert mx.sym.maximum(s, 2).list_outputs()[0].startswith('_maximumscalar')
+    assert mx.sym.pow(2, s).list_outputs()[0].startswith('_rpowerscalar')

@@ -100,6 +100,9 @@ class Operator:
             setattr(self, key, value)
         self.ctx = None
         self.B = None
+        if self.num_args_param and getattr(self, self.num_args_param) < 1:
+            self.fail('needs at least one input (%s=%d)'
+                      % (self.num_args_param, getattr(self, self.num_args_param)))
         self.setup()
 
     def setup(self):

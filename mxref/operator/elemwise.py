@@ -138,10 +138,12 @@ class Cast(UnaryMath):
 
 @register
 class Clip(UnaryMath):
-    """Clips values into ``[a_min, a_max]``; the gradient passes only where x was inside."""
+    """Clips values into ``[a_min, a_max]``: ``a_max if x > a_max else (a_min if x < a_min
+    else x)`` (so a_max wins when a_min > a_max, as in MXNet); the gradient passes only where
+    ``a_min <= x <= a_max``."""
     op_name = 'clip'
     params = (Param('a_min', 'float'), Param('a_max', 'float'))
-    expr = 'fmin(fmax(x, a_min), a_max)'
+    expr = 'where(x > a_max, a_max, where(x < a_min, a_min, x))'
     grad = 'dy * ((x >= a_min) * (x <= a_max))'
 
     def forward(self, is_train, req, in_data, out_data, aux):

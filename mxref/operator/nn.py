@@ -1,4 +1,6 @@
 """Neural-network layers: FullyConnected, LeakyReLU, Embedding, Dropout, softmax and friends."""
+import math
+
 import numpy as np
 
 from .base import Operator, register, shape_str
@@ -298,14 +300,17 @@ class LogSoftmax(Softmax):
 
 @register
 class SoftmaxActivation(Operator):
-    """Softmax over the flattened features of each sample (``mode='instance'``) or over
-    axis 1 (``mode='channel'``).  Gradient as :class:`Softmax`."""
+    """Softmax over the last axis (``mode='instance'``: MXNet sees the data as
+    (all leading axes, last axis)) or over axis 1 (``mode='channel'``).
+    Gradient as :class:`Softmax` (along the same axis, also for 3-D and larger data, where
+    MXNet's own gradient differs from its forward)."""
     op_name = 'SoftmaxActivation'
     params = (Param('mode', 'str', 'instance', choices=('instance', 'channel')),)
 
     def _view(self, buf):
         if self.mode == 'instance':
-            return self.B.reshape(buf, flat2d(buf.shape)), 1
+            rows = math.prod(buf.shape[:-1])
+            return self.B.reshape(buf, (rows, buf.shape[-1])), 1
         return buf, 1
 
     def forward(self, is_train, req, in_data, out_data, aux):

@@ -92,6 +92,10 @@ class Norm(Reduce):
               Param('out_dtype', 'dtype?', None), Param('keepdims', 'bool', False))
     exclude = False
 
+    def infer_type(self, in_types):
+        in_types, out_types, aux = super().infer_type(in_types)
+        return in_types, [self.out_dtype or out_types[0]], aux
+
     def setup(self):
         if self.ord not in (1, 2):
             self.fail('ord must be 1 or 2, got %d' % self.ord)
@@ -119,6 +123,9 @@ class ArgReduce(Operator):
         data = in_shapes[0]
         if data is None:
             return in_shapes, [None], []
+        if 0 in data:
+            self.fail('cannot take the index of the extreme of an empty input %s'
+                      % shape_str(data))
         if self.axis is None:
             return in_shapes, [(1,) * len(data) if self.keepdims else (1,)], []
         axes = reduce_axes(self, len(data), self.axis, False)

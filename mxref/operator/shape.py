@@ -251,9 +251,6 @@ class Slice(Operator):
         begin, end, step = self._bounds(data)
         out = tuple(len(range(*slice(b, e, s).indices(n)))
                     for b, e, s, n in zip(begin, end, step, data))
-        if 0 in out:
-            self.fail('the slice of %s from %s to %s selects nothing'
-                      % (shape_str(data), self.begin, self.end))
         return in_shapes, [out], []
 
     def forward(self, is_train, req, in_data, out_data, aux):
@@ -499,6 +496,9 @@ class Pick(Operator):
     params = (Param('axis', 'int?', -1), Param('keepdims', 'bool', False),
               Param('mode', 'str', 'clip', choices=('clip', 'wrap')))
 
+    def infer_type(self, in_types):
+        return [in_types[0], in_types[1]], [in_types[0]], []     # the index may be integer
+
     def infer_shape(self, in_shapes):
         data, index = in_shapes
         if data is None:
@@ -532,6 +532,10 @@ class OneHot(Operator):
     arguments = ('indices',)
     params = (Param('depth', 'int'), Param('on_value', 'float', 1.0),
               Param('off_value', 'float', 0.0), Param('dtype', 'dtype', np.dtype(np.float32)))
+
+    def setup(self):
+        if self.depth < 0:
+            self.fail('depth must be >= 0, got %d' % self.depth)
 
     def infer_shape(self, in_shapes):
         idx = in_shapes[0]
