@@ -94,7 +94,8 @@ print(train_provider.provide_data, train_provider.provide_label)
 # The model and the optimizer
 # ---------------------------
 # ``FeedForward`` is the classic model API for a network with one input and one output.  It
-# takes the network and the device; this MLP is small enough for the CPU.  Python's
+# takes the network and the device; this MLP is small enough for the CPU (``mx.gpu()``
+# would run it on a GPU, and a list of devices splits every batch between them).  Python's
 # ``FeedForward`` differs from MXNet.jl's in three details: the device argument is named
 # ``ctx``, the number of epochs is given to the model (``num_epoch``), and the optimizer too.
 #
