@@ -22,7 +22,8 @@ oneDNN kernels, mxref with its Cython kernels (``OMP_WAIT_POLICY=PASSIVE`` set b
 ``mxref._kernels`` unless already set).  ``--threads N`` gives both N OpenMP threads and
 ``--env NAME=VALUE`` sets a variable for both (``--env OMP_WAIT_POLICY=PASSIVE`` stops
 MXNet's OpenMP threads from spinning, which matters on a busy machine).  ``--breakdown``
-splits mxref's time per batch between the backend functions and the Python around them.
+splits mxref's time per batch between the backend functions and the Python around them;
+``--layers`` gives the fastest forward and backward time of each layer.
 
 A case is an entry of ``CASES``: a function of the framework module (``mx``) returning the
 symbol, the data shape and the label shape of one batch, and how to make a random batch.  A
@@ -160,6 +161,38 @@ def run_worker(framework, case, batch_size, batches, warmup, seed=0, breakdown=F
     return result
 
 
+def layer_times(case, batch_size, batches):
+    """mxref only: the fastest forward and backward time of each layer over ``batches``
+    training steps of a bound executor, as ``[(layer, forward s, backward s)]``."""
+    import mxref as mx
+    import numpy as np
+
+    spec = CASES[case](mx, batch_size)
+    rng = np.random.RandomState(0)
+    exe = spec['symbol'].simple_bind(mx.cpu(), data=spec['data_shape'],
+                                     softmax_label=(batch_size,))
+    for name, array in exe.arg_dict.items():
+        if name == 'softmax_label':
+            array[:] = rng.randint(0, spec['num_classes'], batch_size)
+        else:
+            array[:] = rng.uniform(-0.1, 0.1, array.shape)
+    forward, backward = {}, {}
+    for _ in range(batches):
+        for step in exe._steps:
+            tic = time.perf_counter()
+            step.op.forward(True, step.out_req, step.inputs, step.outputs, step.aux)
+            seconds = time.perf_counter() - tic
+            forward[step.node.name] = min(forward.get(step.node.name, seconds), seconds)
+        for step in exe._backward_steps:
+            tic = time.perf_counter()
+            step.op.backward(step.in_reqs, step.out_grads, step.inputs, step.outputs,
+                             step.in_grads, step.aux)
+            seconds = time.perf_counter() - tic
+            backward[step.node.name] = min(backward.get(step.node.name, seconds), seconds)
+    return [(s.node.name, forward[s.node.name], backward.get(s.node.name, 0.0))
+            for s in exe._steps]
+
+
 # ------------------------------------------------------------------------------------ driver
 def _spawn(python, framework, case, args, mxref_root=ROOT):
     env = dict(os.environ)
@@ -209,12 +242,27 @@ def main(argv=None):
     parser.add_argument('--breakdown', action='store_true',
                         help='mxref only, in this process: per batch, the time inside the '
                              'backend functions and the Python around them')
+    parser.add_argument('--layers', action='store_true',
+                        help='mxref only, in this process: the fastest forward and backward '
+                             'time of every layer')
     parser.add_argument('--worker', choices=('mxref', 'mxnet'), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     cases = [c.strip() for c in args.cases.split(',') if c.strip()]
     unknown = [c for c in cases if c not in CASES]
     if unknown:
         parser.error('unknown case(s) %s; known: %s' % (unknown, ', '.join(CASES)))
+
+    if args.layers:
+        sys.path.insert(0, ROOT)
+        for case in cases:
+            rows = layer_times(case, args.batch_size, args.batches or DEFAULT_BATCHES[case] // 2)
+            print('%s, batch %d: fastest time per layer, ms' % (case, args.batch_size))
+            print('%-18s %9s %9s' % ('layer', 'forward', 'backward'))
+            for name, fwd, bwd in rows:
+                print('%-18s %9.3f %9.3f' % (name, 1e3 * fwd, 1e3 * bwd))
+            print('%-18s %9.3f %9.3f' % ('total', 1e3 * sum(r[1] for r in rows),
+                                         1e3 * sum(r[2] for r in rows)))
+        return
 
     if args.breakdown:
         sys.path.insert(0, ROOT)
