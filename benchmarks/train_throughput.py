@@ -245,6 +245,9 @@ def main(argv=None):
     parser.add_argument('--layers', action='store_true',
                         help='mxref only, in this process: the fastest forward and backward '
                              'time of every layer')
+    parser.add_argument('--mxref-root', default=ROOT, metavar='CHECKOUT',
+                        help='the mxref checkout --breakdown and --layers measure (default: '
+                             'this one)')
     parser.add_argument('--worker', choices=('mxref', 'mxnet'), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     cases = [c.strip() for c in args.cases.split(',') if c.strip()]
@@ -253,7 +256,7 @@ def main(argv=None):
         parser.error('unknown case(s) %s; known: %s' % (unknown, ', '.join(CASES)))
 
     if args.layers:
-        sys.path.insert(0, ROOT)
+        sys.path.insert(0, os.path.abspath(args.mxref_root))
         for case in cases:
             rows = layer_times(case, args.batch_size, args.batches or DEFAULT_BATCHES[case] // 2)
             print('%s, batch %d: fastest time per layer, ms' % (case, args.batch_size))
@@ -265,7 +268,7 @@ def main(argv=None):
         return
 
     if args.breakdown:
-        sys.path.insert(0, ROOT)
+        sys.path.insert(0, os.path.abspath(args.mxref_root))
         for case in cases:
             out = run_worker('mxref', case, args.batch_size,
                              args.batches or DEFAULT_BATCHES[case], args.warmup, breakdown=True)
