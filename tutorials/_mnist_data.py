@@ -54,10 +54,11 @@ class EpochSummary:
 
     def __init__(self):
         self.logger = logging.getLogger('mnist')
-        if not self.logger.handlers:
-            handler = logging.StreamHandler(sys.stdout)
-            handler.setFormatter(logging.Formatter('%(levelname)s: %(message)s'))
-            self.logger.addHandler(handler)
+        for old in list(self.logger.handlers):        # a handler of an earlier summary may
+            self.logger.removeHandler(old)            # hold a replaced sys.stdout (docs build)
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter('%(levelname)s: %(message)s'))
+        self.logger.addHandler(handler)
         self.logger.setLevel(logging.INFO)
         self.logger.propagate = False
         self.fit_logger = logging.getLogger('mnist.fit')

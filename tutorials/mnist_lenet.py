@@ -25,6 +25,8 @@ the 0.9915 MXNet.jl reports).
 import os
 import tempfile
 
+import warnings
+
 import numpy as np
 
 import mxref as mx
@@ -94,8 +96,10 @@ print(train_provider.provide_data)
 # the batch size through ``rescale_grad``, which MXNet.jl does by itself), for 20 epochs:
 optimizer = mx.optimizer.SGD(learning_rate=0.05, momentum=0.9, wd=0.00001,
                              rescale_grad=1.0 / args.batch_size)
-model = mx.model.FeedForward(lenet, ctx=args.context, num_epoch=args.epochs,
-                             optimizer=optimizer)
+with warnings.catch_warnings():    # FeedForward warns that MXNet prefers Module now
+    warnings.simplefilter('ignore', DeprecationWarning)
+    model = mx.model.FeedForward(lenet, ctx=args.context, num_epoch=args.epochs,
+                                 optimizer=optimizer)
 summary = EpochSummary()
 model.fit(X=train_provider, eval_data=eval_provider, **summary.callbacks())
 

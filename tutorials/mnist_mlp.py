@@ -24,6 +24,8 @@ log of a full run of 20 epochs is recorded in :download:`docs/results/mnist_mlp.
 # ``_mnist_data.py``, next to this script, holds what the two MNIST tutorials share (as
 # ``mnist-data.jl`` does in MXNet.jl): the data providers, the command-line options and a
 # logger in MXNet.jl's format.  Random generators are seeded so that every run is the same.
+import warnings
+
 import numpy as np
 
 import mxref as mx
@@ -104,8 +106,10 @@ print(train_provider.provide_data, train_provider.provide_label)
 # ``rescale_grad``.
 optimizer = mx.optimizer.SGD(learning_rate=0.1, momentum=0.9, wd=0.00001,
                              rescale_grad=1.0 / args.batch_size)
-model = mx.model.FeedForward(mlp, ctx=args.context, num_epoch=args.epochs,
-                             optimizer=optimizer)
+with warnings.catch_warnings():    # FeedForward warns that MXNet prefers Module now
+    warnings.simplefilter('ignore', DeprecationWarning)
+    model = mx.model.FeedForward(mlp, ctx=args.context, num_epoch=args.epochs,
+                                 optimizer=optimizer)
 
 # %%
 # Training
