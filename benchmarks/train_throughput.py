@@ -73,6 +73,17 @@ def lenet(mx, batch_size):
                 optimizer=('sgd', dict(learning_rate=0.05, momentum=0.9, wd=1e-5)))
 
 
+def random_images(rng, count, spec):
+    """``count`` examples of random pixels in [0, 1) and random class labels (float32)."""
+    import numpy as np
+    data = rng.uniform(0, 1, (count,) + spec['data_shape'][1:]).astype(np.float32)
+    label = rng.randint(0, spec['num_classes'], count).astype(np.float32)
+    return data, label
+
+
+# A case: f(mx, batch_size) -> dict(symbol, data_shape, num_classes, optimizer=(name, params)),
+# optionally make_data(rng, count, spec) -> (data, label) NumPy arrays (default random_images)
+# and metric (default 'acc').
 CASES = {'mlp': mlp, 'lenet': lenet}
 DEFAULT_BATCHES = {'mlp': 300, 'lenet': 40}
 
@@ -123,16 +134,14 @@ def run_worker(framework, case, batch_size, batches, warmup, seed=0, breakdown=F
 
     spec = CASES[case](mx, batch_size)
     rng = np.random.RandomState(seed)
-    pool = 10                                           # distinct batches, cycled
-    data = rng.uniform(0, 1, (pool * batch_size,) + spec['data_shape'][1:]).astype(np.float32)
-    label = rng.randint(0, spec['num_classes'], pool * batch_size).astype(np.float32)
+    data, label = spec.get('make_data', random_images)(rng, 10 * batch_size, spec)  # 10 batches
     it = mx.io.NDArrayIter(data, label, batch_size, shuffle=False, label_name='softmax_label')
     mod = mx.mod.Module(spec['symbol'], context=mx.cpu())
     mod.bind(data_shapes=it.provide_data, label_shapes=it.provide_label)
     mod.init_params(mx.init.Xavier())
     name, params = spec['optimizer']
     mod.init_optimizer(optimizer=name, optimizer_params=params)
-    metric = mx.metric.create('acc')
+    metric = mx.metric.create(spec.get('metric', 'acc'))
     batches_list = list(it)
 
     def train(count):
