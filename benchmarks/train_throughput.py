@@ -178,8 +178,11 @@ def layer_times(case, batch_size, batches):
 
     spec = CASES[case](mx, batch_size)
     rng = np.random.RandomState(0)
-    exe = spec['symbol'].simple_bind(mx.cpu(), data=spec['data_shape'],
-                                     softmax_label=(batch_size,))
+    inputs = ('data', 'softmax_label')                 # no gradient for them, as in Module
+    exe = spec['symbol'].simple_bind(
+        mx.cpu(), grad_req={n: 'null' if n in inputs else 'write'
+                            for n in spec['symbol'].list_arguments()},
+        data=spec['data_shape'], softmax_label=(batch_size,))
     for name, array in exe.arg_dict.items():
         if name == 'softmax_label':
             array[:] = rng.randint(0, spec['num_classes'], batch_size)
