@@ -397,3 +397,62 @@ def softmax_output_grad(prob, label, dx, req, grad_scale=1.0, ignore_label=-1.0,
     else:
         divisor = spatial if prob.ndim == 3 else 1
     store(dx, grad * np.asarray(grad_scale / divisor, dtype=prob.dtype), req)
+
+
+# ----------------------------------------------------------------------------------------------
+# optimizer updates (fused on the GPU; here the same formulas in the expression language)
+# ----------------------------------------------------------------------------------------------
+def _clipped(expr, clip_gradient):
+    """``expr`` clipped to [-clip_gradient, clip_gradient] (no clipping when None or <= 0)."""
+    if clip_gradient is None or clip_gradient <= 0:
+        return '(%s)' % expr
+    return 'fmin(fmax(%s, -clip_gradient), clip_gradient)' % expr
+
+
+def sgd_update(weight, grad, lr, wd=0.0, rescale_grad=1.0, clip_gradient=None):
+    """weight = weight * (1 - lr * wd) - lr * clip(rescale_grad * grad), in place (MXNet's
+    ``sgd_update``)."""
+    G = _clipped('rescale_grad * grad', clip_gradient)
+    elementwise('weight * (1 - lr * wd) - lr * %s' % G, weight, 'write', weight=weight,
+                grad=grad, lr=lr, wd=wd, rescale_grad=rescale_grad,
+                clip_gradient=clip_gradient or 0.0)
+
+
+def sgd_mom_update(weight, grad, mom, lr, wd=0.0, momentum=0.0, rescale_grad=1.0,
+                   clip_gradient=None):
+    """MXNet's ``sgd_mom_update``, in place::
+
+        mom    = momentum * mom - lr * wd * weight - lr * clip(rescale_grad * grad)
+        weight = weight + mom
+    """
+    G = _clipped('rescale_grad * grad', clip_gradient)
+    elementwise('momentum * mom - lr * wd * weight - lr * %s' % G, mom, 'write', mom=mom,
+                weight=weight, grad=grad, momentum=momentum, lr=lr, wd=wd,
+                rescale_grad=rescale_grad, clip_gradient=clip_gradient or 0.0)
+    elementwise('weight + mom', weight, 'write', weight=weight, mom=mom)
+
+
+def adam_update(weight, grad, mean, var, lr, beta1=0.9, beta2=0.999, epsilon=1e-8, wd=0.0,
+                rescale_grad=1.0, clip_gradient=None):
+    """MXNet's ``adam_update`` (``lr`` already holds the bias correction), in place::
+
+        G      = clip(rescale_grad * grad + wd * weight)
+        mean   = beta1 * mean + (1 - beta1) * G
+        var    = beta2 * var + (1 - beta2) * G * G
+        weight = weight - lr * mean / (sqrt(var) + epsilon)
+
+    >>> import numpy as np
+    >>> w, g = np.ones(2, np.float32), np.full(2, 0.5, np.float32)
+    >>> m, v = np.zeros(2, np.float32), np.zeros(2, np.float32)
+    >>> adam_update(w, g, m, v, lr=0.1)
+    >>> m, w.round(4)
+    (array([0.05, 0.05], dtype=float32), array([0.6838, 0.6838], dtype=float32))
+    """
+    G = _clipped('rescale_grad * grad + wd * weight', clip_gradient)
+    scalars = dict(rescale_grad=rescale_grad, wd=wd, clip_gradient=clip_gradient or 0.0)
+    elementwise('beta1 * mean + (1 - beta1) * %s' % G, mean, 'write', mean=mean, weight=weight,
+                grad=grad, beta1=beta1, **scalars)
+    elementwise('beta2 * var + (1 - beta2) * %s * %s' % (G, G), var, 'write', var=var,
+                weight=weight, grad=grad, beta2=beta2, **scalars)
+    elementwise('weight - lr * mean / (sqrt(var) + epsilon)', weight, 'write', weight=weight,
+                mean=mean, var=var, lr=lr, epsilon=epsilon)

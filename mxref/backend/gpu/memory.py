@@ -47,7 +47,7 @@ def _driver_call(what, function, *args):
 
 def from_numpy(array, dtype=None):
     """A new GPU buffer holding a copy of the host array ``array`` (cast to ``dtype``)."""
-    host = np.ascontiguousarray(np.asarray(array, dtype=dtype))
+    host = np.asarray(array, dtype=dtype, order="C")
     buf = new_buffer(host.shape, host.dtype)
     if buf.nbytes:
         _driver_call('copying to the GPU', runtime.cuda.memcpy_htod, buf.ptr, host)
@@ -77,7 +77,7 @@ def copy(src, dst):
         host = np.asarray(src)
         if host.dtype != dst.dtype or host.shape != dst.shape:
             host = np.broadcast_to(host.astype(dst.dtype), dst.shape)
-        host = np.ascontiguousarray(host)
+        host = np.asarray(host, order="C")
         runtime.ensure_current(dst.device_id)
         if dst.nbytes:
             _driver_call('copying to the GPU', runtime.cuda.memcpy_htod, dst.ptr, host)
@@ -172,7 +172,7 @@ def _positions(buf, key):
         term = np.broadcast_to(grid, shape)[key]
         flat = term if flat is None else flat + term
         stride *= shape[axis]
-    return np.ascontiguousarray(flat, dtype=np.int64)
+    return np.asarray(flat, dtype=np.int64, order="C")
 
 
 def getitem(buf, key):

@@ -136,37 +136,28 @@ _KERNEL = re.compile(r'extern\s+"C"\s+__global__\s+void\s+(?:__launch_bounds__\s
 _QUALIFIERS = re.compile(r'\b(const|__restrict__|volatile)\b')
 
 
-def parameter_format(param, typedefs):
-    """The struct format character of one C parameter declaration."""
+def parse_parameter(param, typedefs):
+    """(C type with typedefs resolved, name, struct format) of one parameter declaration;
+    pointers keep their ``*`` in the type (``'float*'``)."""
     decl = ' '.join(_QUALIFIERS.sub(' ', param).split())
-    if '*' in decl:
-        return 'P'
-    words = decl.split()
-    ctype = ' '.join(words[:-1])                    # drop the parameter name
+    pointer = '*' in decl
+    words = decl.replace('*', ' ').split()
+    ctype, name = ' '.join(words[:-1]), words[-1]
     ctype = typedefs.get(ctype, ctype)
+    if pointer:
+        return ctype + '*', name, 'P'
     if ctype in STRUCT_FORMATS:
-        return STRUCT_FORMATS[ctype]
-    if ctype == '__half':
-        raise MXNetValueError('kernel parameter %r: pass half scalars as float' % param)
-    try:
-        return _FORMATS[ctype]
-    except KeyError:
+        return ctype, name, STRUCT_FORMATS[ctype]
+    if ctype not in _FORMATS:
         raise MXNetValueError('kernel parameter %r has a type (%s) mxref cannot pack'
-                              % (param, ctype)) from None
+                              % (param, ctype))
+    return ctype, name, _FORMATS[ctype]
 
 
-def argument_count(fmt):
-    """How many Python values a struct format takes (``'P17qf'`` -> 19).
-
-    >>> argument_count('PPi17q')
-    20
-    """
-    return sum(int(count or 1) for count, _ in re.findall(r'(\d*)([a-zA-Z?])', fmt))
-
-
-def kernel_signatures(source, typedefs=None):
-    """``{kernel name: struct format}`` for every ``extern "C" __global__`` kernel of
-    ``source``, resolving the typedefs given."""
+def kernel_parameters(source, typedefs=None):
+    """``{kernel name: [(C type, parameter name, struct format), ...]}`` for every
+    ``extern "C" __global__`` kernel of ``source``, resolving the typedefs given and those the
+    source declares."""
     typedefs = dict(typedefs or {})
     text = _COMMENTS.sub(' ', source)
     for match in re.finditer(r'typedef\s+([\w\s]+?)\s+(\w+)\s*;', text):
@@ -174,5 +165,21 @@ def kernel_signatures(source, typedefs=None):
     result = {}
     for name, params in _KERNEL.findall(text):
         params = [p.strip() for p in params.split(',') if p.strip()]
-        result[name] = ''.join(parameter_format(p, typedefs) for p in params)
+        result[name] = [parse_parameter(p, typedefs) for p in params]
     return result
+
+
+def kernel_signatures(source, typedefs=None):
+    """``{kernel name: struct format}`` for every ``extern "C" __global__`` kernel of
+    ``source`` (the format PyCUDA's ``prepare`` takes)."""
+    return {name: ''.join(fmt for _, _, fmt in params)
+            for name, params in kernel_parameters(source, typedefs).items()}
+
+
+def argument_count(fmt):
+    """How many Python values a struct format takes.
+
+    >>> argument_count('PPi17q')
+    20
+    """
+    return sum(int(count or 1) for count, _ in re.findall(r'(\d*)([a-zA-Z?])', fmt))
