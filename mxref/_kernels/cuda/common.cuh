@@ -25,6 +25,7 @@
 #include <cuda_fp16.h>
 #include <math.h>
 #include <type_traits>
+#include <limits.h>
 
 #define MX_HD __host__ __device__ __forceinline__
 

@@ -20,7 +20,6 @@
 // f is |x| for L1, x*x for L2, 0 (or 1) for NaN in nansum (nanprod); finish divides by the count
 // for mean and takes the square root for L2.  Integers accumulate in long long.
 #include "common.cuh"
-#include <limits.h>
 
 #define KIND_SUM 0
 #define KIND_MEAN 1
