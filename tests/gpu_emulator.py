@@ -1,9 +1,14 @@
 """A host stand-in for the CUDA device, to test the GPU backend's Python half without a GPU.
 
-What it replaces, inside :func:`emulated_gpu`: PyCUDA (memory is a NumPy byte array addressed
-by fake device pointers; memcpy/memset act on it) and the *bodies* of the kernels (each kernel
-name maps to a NumPy function below that computes what the ``.cu`` file's header comment says
-the kernel computes).  What stays real: every line of ``mxref.backend.gpu`` — views, strides,
+What it replaces, inside :func:`emulated_gpu`: PyCUDA (memory is a NumPy byte array in host
+memory; memcpy/memset act on it) and the device that runs the kernels, in one of two modes:
+
+* ``'numpy'``: each kernel name maps to a NumPy function below that computes what the ``.cu``
+  file's header comment says the kernel computes (fast; checks everything that feeds kernels);
+* ``'threads'``: the *real* CUDA source of each module is compiled for the host by g++ with
+  ``cuda_host_emulation.h`` (threads, barriers and warp shuffles on std::thread) and run, so
+  the kernels' own indexing, tiling and synchronisation are executed and compared with NumPy.
+  What stays real: every line of ``mxref.backend.gpu`` — views, strides,
 axis merging, reduction plans, index cleaning, launch geometry, and the packing of arguments,
 which are bound *by name* to the parameters parsed from the real CUDA source and packed with
 the real struct format (so an argument in the wrong place or of the wrong type fails here as it
@@ -13,15 +18,36 @@ It cannot find bugs inside the CUDA code (those need a GPU: tests marked ``gpu``
 bugs in everything that feeds the kernels.
 """
 import contextlib
+import ctypes
+import hashlib
+import os
 import re
+import shutil
 import struct
+import subprocess
+import tempfile
 
 import numpy as np
 
 from mxref.backend import exprs
 from mxref.backend.gpu import runtime, sources
 
-BASE = 1 << 20                      # first fake device address (0 stays "null")
+HERE = os.path.dirname(os.path.abspath(__file__))
+HOST_HEADER = os.path.join(HERE, 'cuda_host_emulation.h')
+
+
+def _cuda_include():
+    """The CUDA toolkit's include folder (for cuda_fp16.h), or None."""
+    candidates = [os.path.join(os.environ[v], 'include') for v in ('CUDA_HOME', 'CUDA_PATH')
+                  if os.environ.get(v)]
+    if shutil.which('nvcc'):
+        candidates.append(os.path.join(os.path.dirname(os.path.dirname(
+            os.path.realpath(shutil.which('nvcc')))), 'include'))
+    candidates.append('/usr/local/cuda/include')
+    return next((c for c in candidates if os.path.exists(os.path.join(c, 'cuda_fp16.h'))), None)
+
+
+CUDA_INCLUDE = _cuda_include()
 CTYPE_DTYPES = {c: d for d, c in sources.C_TYPES.items()}
 
 
@@ -56,14 +82,18 @@ def _philox_blocks(count, key0, key1, stream):
 # memory
 # ----------------------------------------------------------------------------------------------
 class Heap:
-    """Device memory: a byte array; pointer p is byte p - BASE of it."""
+    """Device memory: a host byte array; pointers are its real addresses (so that compiled
+    kernels can use them)."""
 
     def __init__(self, size=1 << 27):
-        self.bytes = np.zeros(size, dtype=np.uint8)
+        raw = np.zeros(size + 256, dtype=np.uint8)
+        skip = (-raw.ctypes.data) % 256
+        self.bytes = raw[skip:skip + size]
+        self.base = self.bytes.ctypes.data
         self.top = 0
 
     def allocate(self, nbytes):
-        ptr = BASE + self.top
+        ptr = self.base + self.top
         self.top += -(-nbytes // 256) * 256
         if self.top > self.bytes.size:
             raise MemoryError('emulated GPU heap exhausted')
@@ -72,8 +102,8 @@ class Heap:
     def elements(self, dtype, ptr):
         """(the heap as a dtype array, the element index of ``ptr``)."""
         dtype = np.dtype(dtype)
-        offset = ptr - BASE
-        assert ptr >= BASE and offset % dtype.itemsize == 0, 'misaligned pointer %#x' % ptr
+        offset = ptr - self.base
+        assert ptr >= self.base and offset % dtype.itemsize == 0, 'bad pointer %#x' % ptr
         return self.bytes.view(dtype), offset // dtype.itemsize
 
     def array(self, dtype, ptr, count):
@@ -134,7 +164,8 @@ class FakeKernel:
     """A "compiled" kernel: parameters parsed from the real source; launching packs the
     arguments with the real format and runs the NumPy emulation bound by parameter name."""
 
-    def __init__(self, name, params, source, heap):
+    def __init__(self, name, params, source, heap, mode='numpy'):
+        self.mode = mode
         self.name = name
         self.params = params
         self.source = source
@@ -157,7 +188,11 @@ class FakeKernel:
         assert all(g >= 1 for g in grid) and all(b >= 1 for b in block)
         assert block[0] * block[1] * block[2] <= 1024, 'too many threads per block'
         assert grid[1] <= 65535 and grid[2] <= 65535, 'grid too large in y or z'
-        EMULATIONS[self.name](self, values, grid, block)
+        if self.mode == 'threads':
+            run = host_library(self.source, self.params_by_kernel)['mx_run_' + self.name]
+            run(*grid, *block, struct.pack('@' + self.mx_format, *args))
+        else:
+            EMULATIONS[self.name](self, values, grid, block)
 
     # helpers for the emulations
     def dtype(self, alias='real_t'):
@@ -472,6 +507,7 @@ def emulate_softmax_output_grad(k, v, grid, block):
 
 
 def emulate_gemm(k, v, grid, block):
+    v = dict(v, trans_a=k.name[5] == 't', trans_b=k.name[6] == 't')
     tile = 128 if k.dtype().itemsize == 4 else 64
     M, N, K = v['M'], v['N'], v['K']
     assert grid[0] * tile >= N and grid[1] * tile >= M, 'the GEMM grid does not cover C'
@@ -479,7 +515,7 @@ def emulate_gemm(k, v, grid, block):
     assert v['batch'] <= grid[2] or grid[2] == 65535
     dt = k.dtype()
     for b in range(v['batch']):
-        mem, _ = k.mem(dt, BASE)
+        mem, _ = k.mem(dt, k.heap.base)
 
         def matrix(ptr, stride, rows, ld, cols):
             _, start = k.mem(dt, ptr + b * stride * dt.itemsize)
@@ -584,15 +620,77 @@ EMULATIONS = {
     'softmax_rows_backward': emulate_softmax_rows_backward,
     'softmax_lines': emulate_softmax_lines,
     'softmax_lines_backward': emulate_softmax_lines_backward,
-    'softmax_output_grad': emulate_softmax_output_grad, 'gemm': emulate_gemm,
+    'softmax_output_grad': emulate_softmax_output_grad, 'gemm_nn': emulate_gemm,
+    'gemm_nt': emulate_gemm, 'gemm_tn': emulate_gemm, 'gemm_tt': emulate_gemm,
     'random_uniform': _emulate_random('uniform'), 'random_normal': _emulate_random('normal'),
     'random_randint': _emulate_random('randint'), 'sgd_update': emulate_sgd_update,
     'sgd_mom_update': emulate_sgd_mom_update, 'adam_update': emulate_adam_update,
 }
 
 
+# ----------------------------------------------------------------------------------------------
+# mode 'threads': the real kernels compiled for the host
+# ----------------------------------------------------------------------------------------------
+_LIBRARIES = {}
+_CACHE = os.path.join(tempfile.gettempdir(), 'mxref-host-kernels-%d' % os.getuid())
+
+
+def _trampoline(name, params):
+    """A C function that unpacks the struct-packed arguments and launches ``name``."""
+    lines = ['extern "C" void mx_run_%s(unsigned gx, unsigned gy, unsigned gz, unsigned bx, '
+             'unsigned by, unsigned bz, const char* args) {' % name]
+    prefix = ''
+    for i, (ctype, _, fmt) in enumerate(params):
+        offset = struct.calcsize('@' + prefix + fmt) - struct.calcsize('@' + fmt)
+        lines.append('  %s a%d; static_assert(sizeof(a%d) == %d, "size");'
+                     % (ctype, i, i, struct.calcsize('@' + fmt)))
+        lines.append('  std::memcpy(&a%d, args + %d, sizeof(a%d));' % (i, offset, i))
+        prefix += fmt
+    call = '%s(%s)' % (name, ', '.join('a%d' % i for i in range(len(params))))
+    lines.append('  mx_emu_launch({gx, gy, gz}, {bx, by, bz}, [&] { %s; });' % call)
+    lines.append('}')
+    return '\n'.join(lines)
+
+
+def host_library(source, params_by_kernel):
+    """{'mx_run_<kernel>': callable} of ``source`` compiled for the host (cached on disk)."""
+    key = hashlib.sha1(source.encode()).hexdigest()
+    if key in _LIBRARIES:
+        return _LIBRARIES[key]
+    with open(HOST_HEADER) as f:
+        header = f.read()
+    text = source + '\n' + '\n'.join(_trampoline(n, p) for n, p in params_by_kernel.items())
+    digest = hashlib.sha1((header + text).encode()).hexdigest()
+    os.makedirs(_CACHE, exist_ok=True)
+    library = os.path.join(_CACHE, digest + '.so')
+    if not os.path.exists(library):
+        src = os.path.join(_CACHE, digest + '.cpp')
+        with open(src, 'w') as f:
+            f.write(text)
+        result = subprocess.run(
+            ['g++', '-std=c++20', '-O1', '-shared', '-fPIC', '-pthread', '-w',
+             '-I' + CUDA_INCLUDE, '-I' + sources.CUDA_DIR, '-include', HOST_HEADER, src,
+             '-o', library + '.tmp'], capture_output=True, text=True)
+        if result.returncode:
+            raise RuntimeError('host compilation failed:\n' + result.stderr[-5000:])
+        os.replace(library + '.tmp', library)
+    lib = ctypes.CDLL(library)
+    functions = {}
+    for name in params_by_kernel:
+        function = getattr(lib, 'mx_run_' + name)
+        function.argtypes = [ctypes.c_uint] * 6 + [ctypes.c_char_p]
+        function.restype = None
+        functions['mx_run_' + name] = function
+    _LIBRARIES[key] = functions
+    return functions
+
+
+def host_compiler_available():
+    return shutil.which('g++') is not None and CUDA_INCLUDE is not None
+
+
 @contextlib.contextmanager
-def emulated_gpu(monkeypatch):
+def emulated_gpu(monkeypatch, mode='numpy'):
     """Within the block, ``mx.gpu(0)`` runs mxref's GPU backend on the emulated device."""
     heap = Heap()
     device = FakeDevice()
@@ -604,9 +702,12 @@ def emulated_gpu(monkeypatch):
     def get_kernel(module_key, source, name, typedefs=None):
         kernel = device.kernels.get((module_key, name))
         if kernel is None:
-            for kname, params in sources.kernel_parameters(source, typedefs).items():
+            params_by_kernel = sources.kernel_parameters(source, typedefs)
+            for kname, params in params_by_kernel.items():
                 assert kname in EMULATIONS, 'no emulation for kernel %s' % kname
-                device.kernels[(module_key, kname)] = FakeKernel(kname, params, source, heap)
+                fake_kernel = FakeKernel(kname, params, source, heap, mode)
+                fake_kernel.params_by_kernel = params_by_kernel
+                device.kernels[(module_key, kname)] = fake_kernel
             kernel = device.kernels[(module_key, name)]
         return kernel
 

@@ -6,8 +6,11 @@ Each test runs on two devices (the ``G`` fixture):
 * ``emulated``: the host emulator of ``tests/gpu_emulator.py``, which runs all of
   ``mxref.backend.gpu``'s Python (views, plans, argument packing checked against the CUDA
   signatures) with NumPy stand-ins for the kernel bodies.  It runs everywhere, so the Python
-  half of the backend is tested on machines without a GPU; the CUDA code itself is only tested
-  by the ``cuda`` runs (and compiled, without a GPU, by ``test_cuda_sources.py``).
+  half of the backend is tested on machines without a GPU;
+* ``threads`` (slow): the same, but the kernels are the real CUDA sources compiled for the host
+  by g++ and run on host threads (``tests/cuda_host_emulation.h``), so their indexing, tiling,
+  shuffles and barriers execute without a GPU.  What only hardware shows (speed, the memory
+  model, resource limits) is left to the ``cuda`` runs.
 
 The last part runs every operator of the registry through ``check_consistency`` between
 ``mx.cpu()`` and ``mx.gpu(0)``.
@@ -21,9 +24,13 @@ from mxref.backend import cpu
 from mxref.operator.elemwise import UNARY_MATH, BINARY_MATH, SCALAR_MATH
 from mxref.operator.nn import LEAKY_FORMULAS
 
-from gpu_emulator import emulated_gpu
+from gpu_emulator import emulated_gpu, host_compiler_available
 
 DEVICES = [pytest.param('emulated', id='emulated'),
+           pytest.param('threads', id='threads', marks=[
+               pytest.mark.slow,
+               pytest.mark.skipif(not host_compiler_available(),
+                                  reason='g++ and the CUDA headers are needed')]),
            pytest.param('cuda', id='cuda', marks=[
                pytest.mark.gpu,
                pytest.mark.skipif(mx.context.num_gpus() == 0,
@@ -33,8 +40,8 @@ DEVICES = [pytest.param('emulated', id='emulated'),
 @pytest.fixture(params=DEVICES)
 def G(request, monkeypatch):
     """The GPU backend module, on the emulated device or on GPU 0."""
-    if request.param == 'emulated':
-        with emulated_gpu(monkeypatch):
+    if request.param in ('emulated', 'threads'):
+        with emulated_gpu(monkeypatch, 'numpy' if request.param == 'emulated' else 'threads'):
             yield backend.get(mx.gpu(0))
     else:
         yield backend.get(mx.gpu(0))

@@ -69,8 +69,8 @@ def gemm(a, b, out, req, trans_a=False, trans_b=False, alpha=1.0):
     stride_a = m * k if a.ndim > 2 else 0
     stride_b = k * n if b.ndim > 2 else 0
     grid, threads = gemm_geometry(m, n, batch, out.dtype)
-    kernel = runtime.file_kernel('gemm.cu', 'gemm', out.dtype)
+    name = 'gemm_' + ('t' if trans_a else 'n') + ('t' if trans_b else 'n')
+    kernel = runtime.file_kernel('gemm.cu', name, out.dtype)
     runtime.launch(kernel, grid, threads, [
         a.ptr, b.ptr, out.ptr, m, n, k, a.shape[-1], b.shape[-1], n, stride_a, stride_b, m * n,
-        batch, int(bool(trans_a)), int(bool(trans_b)), float(alpha),
-        1.0 if req == 'add' else 0.0])
+        batch, float(alpha), 1.0 if req == 'add' else 0.0])
