@@ -23,3 +23,20 @@ from . import symbol as sym
 from .symbol import Symbol
 from .executor import Executor
 from . import test_utils
+from . import registry
+from . import initializer
+from . import initializer as init
+from . import lr_scheduler
+from . import optimizer
+from . import io
+from . import metric
+from . import callback
+from . import monitor
+from . import kvstore
+from . import kvstore as kv
+from . import model
+from . import module
+from . import module as mod
+from . import datasets
+from . import visualization
+from . import visualization as viz

@@ -13,9 +13,22 @@ from .base import MXNetTypeError
 __all__ = ['AttrScope']
 
 
-class AttrScope:
+class _CurrentProperty(type):
+    """Gives the class a ``current`` property (``AttrScope.current``), as MXNet has."""
+
+    @property
+    def current(cls):
+        """The active scope (an empty one outside any ``with`` block)."""
+        return cls._active()
+
+    @current.setter
+    def current(cls, scope):
+        AttrScope._current.value = scope
+
+
+class AttrScope(metaclass=_CurrentProperty):
     """Holds string attributes; nested scopes add to (and override) the outer ones."""
-    _state = threading.local()
+    _current = threading.local()
 
     def __init__(self, **kwargs):
         for key, value in kwargs.items():
@@ -33,20 +46,19 @@ class AttrScope:
         return merged
 
     def __enter__(self):
-        self._old_scope = AttrScope.current()
+        self._old_scope = AttrScope._active()
         merged = dict(self._old_scope._attr)
         merged.update(self._attr)
         self._attr = merged
-        AttrScope._state.value = self
+        AttrScope._current.value = self
         return self
 
     def __exit__(self, *exc):
-        AttrScope._state.value = self._old_scope
+        AttrScope._current.value = self._old_scope
 
     @staticmethod
-    def current():
-        """The active scope (an empty one outside any ``with`` block)."""
-        scope = getattr(AttrScope._state, 'value', None)
+    def _active():
+        scope = getattr(AttrScope._current, 'value', None)
         if scope is None:
-            scope = AttrScope._state.value = AttrScope()
+            scope = AttrScope._current.value = AttrScope()
         return scope

@@ -17,9 +17,22 @@ import threading
 __all__ = ['NameManager', 'Prefix']
 
 
-class NameManager:
+class _CurrentProperty(type):
+    """Gives the class a ``current`` property (``NameManager.current``), as MXNet has."""
+
+    @property
+    def current(cls):
+        """The active manager (a process-wide default outside any ``with`` block)."""
+        return cls._active()
+
+    @current.setter
+    def current(cls, manager):
+        NameManager._current.value = manager
+
+
+class NameManager(metaclass=_CurrentProperty):
     """Hands out unique names ``hint + counter``; use it as a ``with`` block to start afresh."""
-    _state = threading.local()
+    _current = threading.local()
 
     def __init__(self):
         self._counter = {}
@@ -34,19 +47,18 @@ class NameManager:
         return '%s%d' % (hint, count)
 
     def __enter__(self):
-        self._old_manager = NameManager.current()
-        NameManager._state.value = self
+        self._old_manager = NameManager._active()
+        NameManager._current.value = self
         return self
 
     def __exit__(self, *exc):
-        NameManager._state.value = self._old_manager
+        NameManager._current.value = self._old_manager
 
     @staticmethod
-    def current():
-        """The active manager (a process-wide default outside any ``with`` block)."""
-        manager = getattr(NameManager._state, 'value', None)
+    def _active():
+        manager = getattr(NameManager._current, 'value', None)
         if manager is None:
-            manager = NameManager._state.value = NameManager()
+            manager = NameManager._current.value = NameManager()
         return manager
 
 

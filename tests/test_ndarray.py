@@ -272,3 +272,9 @@ def test_context():
 def test_gpu_without_device_gives_clear_error():
     with pytest.raises(mx.MXNetError, match='PyCUDA|GPU|device'):
         mx.nd.zeros((2,), ctx=mx.gpu(0))
+
+
+def test_missing_kernel_build_says_how_to_build():
+    from mxref._kernels import require
+    with pytest.raises(ImportError, match=r"pip install -e \.|build_ext --inplace"):
+        require('no_such_kernel')

@@ -381,7 +381,7 @@ def test_every_operator_has_a_case():
 
 
 # operators tested in other files (name -> file)
-OTHER_TESTS = {}
+OTHER_TESTS = {'Convolution': 'test_conv_pool.py', 'Pooling': 'test_conv_pool.py'}
 
 
 def test_blockgrad_stops_the_gradient(ctx):

@@ -279,3 +279,14 @@ def test_fluent_methods_and_eval():
     assert out[0].asscalar() == 6
     with pytest.raises(AttributeError):
         a.no_such_method
+
+
+def test_current_scopes_are_class_properties():
+    assert mx.name.NameManager.current.get(None, 'conv') == 'conv0'
+    with mx.name.Prefix('p_'):
+        assert mx.name.NameManager.current.get('fc', 'fc') == 'p_fc'
+    with mx.AttrScope(group='4'):
+        assert mx.AttrScope.current.get({'x': 'y'}) == {'group': '4', 'x': 'y'}
+    assert mx.AttrScope.current.get(None) == {}
+    with pytest.raises(TypeError, match='must be a string'):
+        mx.AttrScope(group=4)

@@ -31,3 +31,8 @@ def test_symbol_api_tutorial():
     assert "['A', 'B', '_mul0_output', 'C', 'D', '_mul1_output', '_plus0_output']" in out
     assert 'E = [14]' in out
     assert 'round trip equal: True' in out
+
+
+def test_ndarray_tutorial():
+    out = run_tutorial('ndarray_basics.py')
+    assert "['a', 'b']" in out

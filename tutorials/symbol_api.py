@@ -40,6 +40,12 @@ print('arguments:', E.list_arguments())
 print('outputs:  ', E.list_outputs())
 
 # %%
+# ``mx.viz.plot_network`` draws the graph: variables are ovals, operators boxes, and the data
+# flows upwards.  In a notebook (and on this page) the returned graph displays itself;
+# ``.render()`` writes it to a file.
+mx.viz.plot_network(E, title='E')
+
+# %%
 # The internals of a symbol are the outputs of every node in the graph, in the order they
 # are computed.  Any of them can be picked out and used as a symbol of its own.
 internals = E.get_internals()

@@ -11,12 +11,21 @@ results go into an ``out`` buffer allocated by the caller, and every function th
 Data movement and elementwise math use NumPy; matrix multiply, convolution, pooling and softmax
 call the Cython kernels in :mod:`mxref._kernels`.
 """
+import math
+import threading
+
 import numpy as np
 
 from . import exprs
+from ..base import MXNetValueError
 from .._kernels import require
 
 _softmax_kernel = require('softmax')
+_gemm_kernel = require('gemm')
+_conv_kernel = require('conv')
+_pool_kernel = require('pool')
+
+_BLAS_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 name = 'cpu'
 
@@ -179,9 +188,21 @@ def argreduce(kind, x, axis, out, req):
 # matrix products
 # ----------------------------------------------------------------------------------------------
 def gemm(a, b, out, req, trans_a=False, trans_b=False, alpha=1.0):
-    """out (req)= alpha * op(a) @ op(b), op transposing the last two axes when asked."""
+    """out (req)= alpha * op(a) @ op(b), op transposing the last two axes when asked.
+
+    ``a``, ``b`` and ``out`` are C-contiguous with the same leading (batch) axes, or ``a``
+    and ``b`` 2-D.  float32/float64 run the BLAS kernel (:func:`mxref._kernels.gemm.gemm`),
+    which reads the transposes in place and accumulates for 'add' (beta = 1) without a
+    temporary; other dtypes, broadcasting batches and an ``out`` overlapping an input use
+    NumPy's matmul.
+    """
     if req == 'null':
         return
+    try:
+        if _gemm_kernel.gemm(a, b, out, trans_a, trans_b, alpha, 1.0 if req == 'add' else 0.0):
+            return
+    except ValueError as err:
+        raise MXNetValueError(str(err)) from None
     a = a.swapaxes(-1, -2) if trans_a else a
     b = b.swapaxes(-1, -2) if trans_b else b
     if req == 'write' and alpha == 1.0:
@@ -189,6 +210,211 @@ def gemm(a, b, out, req, trans_a=False, trans_b=False, alpha=1.0):
     else:
         value = np.matmul(a, b)
         store(out, value if alpha == 1.0 else alpha * value, req)
+
+
+# ----------------------------------------------------------------------------------------------
+# convolution (im2col + GEMM; see mxref/_kernels/conv.pyx for the layouts)
+# ----------------------------------------------------------------------------------------------
+_CONV_CHUNK_BYTES = 8 << 20         # im2col matrix per batch chunk: about the size of the L3
+_scratch_local = threading.local()
+
+
+def _scratch(slot, shape, dtype):
+    """A reusable work buffer of ``shape`` (contents undefined), one per ``slot`` name and
+    Python thread (the kernels release the GIL, so two threads may run them at once).
+
+    Reusing the memory between calls spares the page faults of a fresh allocation of
+    several MB on every layer of every batch.
+    """
+    dtype = np.dtype(dtype)
+    count = int(np.prod(shape, dtype=np.int64))
+    buffers = _scratch_local.__dict__
+    held = buffers.get(slot)
+    if held is None or held.size < count * dtype.itemsize:
+        held = buffers[slot] = np.empty(max(count * dtype.itemsize, 64), np.uint8)
+    return held[:count * dtype.itemsize].view(dtype).reshape(shape)
+
+
+def _conv_chunks(batch, col_rows, positions, itemsize):
+    """Yield (start, stop) over the batch so one chunk's im2col matrix stays near
+    ``_CONV_CHUNK_BYTES``."""
+    per_image = max(1, col_rows * positions * itemsize)
+    step = max(1, min(batch, _CONV_CHUNK_BYTES // per_image))
+    for start in range(0, batch, step):
+        yield start, min(batch, start + step)
+
+
+def _check_conv(fn, x, w, y, num_group):
+    if x.dtype not in _BLAS_TYPES or w.dtype != x.dtype or y.dtype != x.dtype:
+        raise MXNetValueError('%s: float32 or float64 buffers of one dtype expected, got '
+                              '%s, %s, %s' % (fn, x.dtype, w.dtype, y.dtype))
+    if x.ndim != 4 or w.ndim != 4 or y.ndim != 4 or x.shape[1] != w.shape[1] * num_group:
+        raise MXNetValueError('%s: shapes x %s, w %s, y %s do not fit NCHW with num_group=%d'
+                              % (fn, x.shape, w.shape, y.shape, num_group))
+
+
+def conv2d_forward(x, w, b, out, req, stride, pad, dilate, num_group=1):
+    """out (req)= the 2-D convolution of x with w, plus b.
+
+    ``x`` (N, C, H, W), ``w`` (F, C/num_group, KH, KW), ``b`` (F,) or None, ``out``
+    (N, F, OH, OW) with OH = (H + 2·pad − dilate·(KH − 1) − 1) // stride + 1; ``stride``,
+    ``pad``, ``dilate`` are pairs.  Per batch chunk: im2col, one GEMM per group, then the
+    result moved to NCHW with the bias added (and accumulated for 'add').
+    """
+    if req == 'null':
+        return
+    _check_conv('conv2d_forward', x, w, out, num_group)
+    n, c = x.shape[:2]
+    f, cg, kh, kw = w.shape
+    fg = f // num_group
+    positions = out.shape[2] * out.shape[3]
+    rows_g = cg * kh * kw
+    w2 = w.reshape(f, rows_g)
+    out3 = out.reshape(n, f, positions)
+    for start, stop in _conv_chunks(n, c * kh * kw, positions, x.itemsize):
+        count = stop - start
+        col = _scratch('col', (c * kh * kw, count * positions), x.dtype)
+        _conv_kernel.im2col(x[start:stop], col, kh, kw, stride[0], stride[1], pad[0], pad[1],
+                            dilate[0], dilate[1])
+        y2 = _scratch('gemm_out', (f, count * positions), x.dtype)
+        for g in range(num_group):
+            gemm(w2[g * fg:(g + 1) * fg], col[g * rows_g:(g + 1) * rows_g],
+                 y2[g * fg:(g + 1) * fg], 'write')
+        _conv_kernel.fnp_to_nfp(y2.reshape(f, count, positions), out3[start:stop], b,
+                                req == 'add')
+
+
+def conv2d_backward_data(dy, w, dx, req, stride, pad, dilate, num_group=1):
+    """dx (req)= the gradient of :func:`conv2d_forward` with respect to x.
+
+    Per batch chunk: dy moved to (F, N·OH·OW), dcol = w2ᵀ · dy2 per group, then col2im
+    scatter-adds dcol onto dx.
+    """
+    if req == 'null':
+        return
+    _check_conv('conv2d_backward_data', dx, w, dy, num_group)
+    n, c = dx.shape[:2]
+    f, cg, kh, kw = w.shape
+    fg = f // num_group
+    positions = dy.shape[2] * dy.shape[3]
+    rows_g = cg * kh * kw
+    w2 = w.reshape(f, rows_g)
+    dy3 = dy.reshape(n, f, positions)
+    for start, stop in _conv_chunks(n, c * kh * kw, positions, dx.itemsize):
+        count = stop - start
+        dy2 = _scratch('gemm_out', (f, count, positions), dy.dtype)
+        _conv_kernel.nfp_to_fnp(dy3[start:stop], dy2)
+        dy2 = dy2.reshape(f, count * positions)
+        dcol = _scratch('col', (c * kh * kw, count * positions), dx.dtype)
+        for g in range(num_group):
+            gemm(w2[g * fg:(g + 1) * fg], dy2[g * fg:(g + 1) * fg],
+                 dcol[g * rows_g:(g + 1) * rows_g], 'write', trans_a=True)
+        _conv_kernel.col2im(dcol, dx[start:stop], kh, kw, stride[0], stride[1], pad[0], pad[1],
+                            dilate[0], dilate[1], req == 'add')
+
+
+def conv2d_backward_weight(dy, x, dw, req, stride, pad, dilate, num_group=1):
+    """dw (req)= the gradient of :func:`conv2d_forward` with respect to w.
+
+    Per batch chunk: im2col of x, dy moved to (F, N·OH·OW), dw2 (+)= dy2 · colᵀ per group
+    (the first chunk writes unless req is 'add', later chunks add).
+    """
+    if req == 'null':
+        return
+    _check_conv('conv2d_backward_weight', x, dw, dy, num_group)
+    n, c = x.shape[:2]
+    f, cg, kh, kw = dw.shape
+    fg = f // num_group
+    positions = dy.shape[2] * dy.shape[3]
+    rows_g = cg * kh * kw
+    dw2 = dw.reshape(f, rows_g)
+    dy3 = dy.reshape(n, f, positions)
+    if n == 0:
+        store(dw, 0, req)
+        return
+    for start, stop in _conv_chunks(n, c * kh * kw, positions, x.itemsize):
+        count = stop - start
+        col = _scratch('col', (c * kh * kw, count * positions), x.dtype)
+        _conv_kernel.im2col(x[start:stop], col, kh, kw, stride[0], stride[1], pad[0], pad[1],
+                            dilate[0], dilate[1])
+        dy2 = _scratch('gemm_out', (f, count, positions), dy.dtype)
+        _conv_kernel.nfp_to_fnp(dy3[start:stop], dy2)
+        dy2 = dy2.reshape(f, count * positions)
+        chunk_req = 'add' if (start > 0 or req == 'add') else 'write'
+        for g in range(num_group):
+            gemm(dy2[g * fg:(g + 1) * fg], col[g * rows_g:(g + 1) * rows_g],
+                 dw2[g * fg:(g + 1) * fg], chunk_req, trans_b=True)
+
+
+def conv2d_backward_bias(dy, db, req):
+    """db (req)= Σ dy over the batch and the spatial axes (dy is (N, F, ...))."""
+    if req == 'null':
+        return
+    n, f = dy.shape[:2]
+    dy3 = dy.reshape(n, f, -1) if dy.size else dy.reshape(n, f, 0)
+    if dy.dtype in _BLAS_TYPES and db.dtype == dy.dtype:
+        _conv_kernel.bias_grad(dy3, db, req == 'add')
+    else:
+        store(db, dy3.sum(axis=(0, 2)), req)
+
+
+# ----------------------------------------------------------------------------------------------
+# pooling (mxref/_kernels/pool.pyx)
+# ----------------------------------------------------------------------------------------------
+def _planes(buf):
+    """(N, C, H, W) seen as (N·C, H, W)."""
+    return buf.reshape((buf.shape[0] * buf.shape[1],) + buf.shape[2:])
+
+
+def pool2d_forward(x, out, req, kernel, stride, pad, pool_type, count_include_pad=True,
+                   argmax=None):
+    """out (req)= 2-D pooling of x: ``pool_type`` 'max', 'avg' or 'sum' over each window.
+
+    ``x`` (N, C, H, W), ``out`` (N, C, OH, OW) (OH from the pooling convention, chosen by
+    the caller); ``kernel``, ``stride``, ``pad`` are pairs.  Windows are clipped to the input;
+    'avg' divides by the window size clipped to the padded input when ``count_include_pad``,
+    else by the number of input elements it covers.  For 'max', ``argmax`` (an int32 buffer
+    shaped like ``out``, or None) receives the flat index h·W + w of each maximum, which
+    :func:`pool2d_backward` uses.
+    """
+    if req == 'null':
+        return
+    if x.dtype not in _BLAS_TYPES or out.dtype != x.dtype:
+        raise MXNetValueError('pool2d_forward: float32 or float64 buffers expected, got %s, %s'
+                              % (x.dtype, out.dtype))
+    args = (kernel[0], kernel[1], stride[0], stride[1], pad[0], pad[1])
+    if pool_type == 'max':
+        _pool_kernel.max_forward(_planes(x), _planes(out),
+                                 None if argmax is None else _planes(argmax), *args,
+                                 accumulate=req == 'add')
+    elif pool_type in ('avg', 'sum'):
+        _pool_kernel.sum_forward(_planes(x), _planes(out), *args, average=pool_type == 'avg',
+                                 count_include_pad=count_include_pad, accumulate=req == 'add')
+    else:
+        raise MXNetValueError("pool2d_forward: pool_type must be 'max', 'avg' or 'sum', got %r"
+                              % (pool_type,))
+
+
+def pool2d_backward(dy, argmax, dx, req, kernel, stride, pad, pool_type,
+                    count_include_pad=True):
+    """dx (req)= the gradient of :func:`pool2d_forward` given dy (N, C, OH, OW).
+
+    'max' sends each dy to the position ``argmax`` recorded in the forward pass; 'avg' and
+    'sum' spread it over the window (divided as in the forward pass for 'avg').  ``argmax``
+    is only read for 'max'.
+    """
+    if req == 'null':
+        return
+    if pool_type == 'max':
+        if argmax is None:
+            raise MXNetValueError('pool2d_backward: max pooling needs the argmax buffer '
+                                  'written by pool2d_forward')
+        _pool_kernel.max_backward(_planes(dy), _planes(argmax), _planes(dx),
+                                  accumulate=req == 'add')
+    else:
+        _pool_kernel.sum_backward(_planes(dy), _planes(dx), kernel[0], kernel[1], stride[0],
+                                  stride[1], pad[0], pad[1], average=pool_type == 'avg',
+                                  count_include_pad=count_include_pad, accumulate=req == 'add')
 
 
 # ----------------------------------------------------------------------------------------------
@@ -296,20 +522,24 @@ def one_hot(indices, depth, on_value, off_value, out):
 # ----------------------------------------------------------------------------------------------
 def _lines(shape, axis):
     """(outer, n, inner): the shape seen as lines along ``axis``."""
-    outer = int(np.prod(shape[:axis], dtype=np.int64))
-    inner = int(np.prod(shape[axis + 1:], dtype=np.int64))
-    return outer, shape[axis], inner
+    return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
+
+
+def _kernel_ready(*bufs):
+    """True when every buffer is a non-empty float32/float64 array of the first one's dtype."""
+    dtype = bufs[0].dtype
+    return dtype in _BLAS_TYPES and bufs[0].size > 0 and all(b.dtype == dtype for b in bufs)
 
 
 def softmax(x, axis, out, req, temperature=1.0, log=False):
     """out (req)= softmax (or log-softmax) of x / temperature along ``axis``.
 
-    float32/float64 run the Cython kernel (one pass per line after the max); other types use
-    the NumPy formula.
+    float32/float64 run the Cython kernel (:func:`mxref._kernels.softmax.softmax`: three
+    sweeps over each line in cache); other types use the NumPy formula.
     """
     if req == 'null':
         return
-    if x.dtype in (np.float32, np.float64) and out.dtype == x.dtype and x.size:
+    if _kernel_ready(x, out):
         view = _lines(x.shape, axis)
         target = out if req == 'write' else np.empty_like(x)
         _softmax_kernel.softmax(x.reshape(view), target.reshape(view), temperature, log)
@@ -328,8 +558,17 @@ def softmax(x, axis, out, req, temperature=1.0, log=False):
 
 def softmax_backward(y, dy, axis, dx, req, temperature=1.0, log=False):
     """dx (req)= gradient of softmax (from its output y):  y * (dy - sum(dy * y)) / T,
-    or for log-softmax:  (dy - exp(y) * sum(dy)) / T."""
+    or for log-softmax:  (dy - exp(y) * sum(dy)) / T.
+
+    float32/float64 run :func:`mxref._kernels.softmax.softmax_backward` (two sweeps per
+    line); other types use NumPy.
+    """
     if req == 'null':
+        return
+    if _kernel_ready(y, dy, dx):
+        view = _lines(y.shape, axis)
+        _softmax_kernel.softmax_backward(y.reshape(view), dy.reshape(view), dx.reshape(view),
+                                         temperature, log, req == 'add')
         return
     if log:
         value = dy - np.exp(y) * np.sum(dy, axis=axis, keepdims=True)
@@ -377,7 +616,23 @@ def softmax_output_grad(prob, label, dx, req, grad_scale=1.0, ignore_label=-1.0,
     """
     if req == 'null':
         return
-    k = prob.shape[1]
+    n, k = prob.shape[:2]
+    spatial = prob.size // (n * k) if n * k else 0
+    ignored = None
+    if normalization == 'batch':
+        divisor = label.size
+    elif normalization == 'valid':
+        ignored = np.trunc(label) == np.trunc(ignore_label)
+        divisor = max(1, int(label.size - np.count_nonzero(ignored)))
+    else:
+        divisor = spatial if prob.ndim == 3 else 1
+    if not smooth_alpha and head_grad is None and _kernel_ready(prob, dx):
+        # one pass: dx = (prob − onehot) · grad_scale / N, zero rows for ignored labels
+        lab = np.ascontiguousarray(label, dtype=prob.dtype).reshape(n, spatial)
+        _softmax_kernel.softmax_output_grad(prob.reshape(n, k, spatial), lab,
+                                            dx.reshape(n, k, spatial), grad_scale / divisor,
+                                            ignore_label, use_ignore, req == 'add')
+        return
     classes = np.arange(k).reshape((1, k) + (1,) * (prob.ndim - 2))
     lab = np.trunc(np.expand_dims(label, 1))
     target = (lab == classes).astype(prob.dtype)
@@ -386,16 +641,8 @@ def softmax_output_grad(prob, label, dx, req, grad_scale=1.0, ignore_label=-1.0,
     grad = prob - target
     if head_grad is not None:
         grad *= head_grad
-    ignored = lab == np.trunc(ignore_label)
     if use_ignore:
-        grad *= ~ignored
-    spatial = prob.size // (prob.shape[0] * k)
-    if normalization == 'batch':
-        divisor = label.size
-    elif normalization == 'valid':
-        divisor = max(1, int(label.size - np.count_nonzero(ignored)))
-    else:
-        divisor = spatial if prob.ndim == 3 else 1
+        grad *= ~(lab == np.trunc(ignore_label))
     store(dx, grad * np.asarray(grad_scale / divisor, dtype=prob.dtype), req)
 
 

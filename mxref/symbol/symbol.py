@@ -493,7 +493,7 @@ def Variable(name, attr=None, shape=None, lr_mult=None, wd_mult=None, dtype=None
     """
     if not isinstance(name, str):
         raise MXNetTypeError('Expect a string for variable `name`')
-    attrs = AttrScope.current().get(attr)
+    attrs = AttrScope._active().get(attr)
     if shape is not None:
         attrs['__shape__'] = str(tuple(shape) if isinstance(shape, list) else shape)
     if lr_mult is not None:
@@ -552,10 +552,10 @@ def create_symbol(called_name, args, kwargs):
     kwargs = dict(kwargs)
     name = kwargs.pop('name', None)
     attr = kwargs.pop('attr', None)
-    kwargs.update(AttrScope.current().get(attr))
+    kwargs.update(AttrScope._active().get(attr))
     positional, keyword, attrs = split_call(op_cls, called_name, args, kwargs, Symbol)
     attrs = {_storage_key(k) if not k.startswith('__') else k: v for k, v in attrs.items()}
-    node_name = NameManager.current().get(name, called_name.lower())
+    node_name = NameManager._active().get(name, called_name.lower())
     op = op_cls(attrs, node_name)
     slots = bind_inputs(op, positional, keyword)
     n_args = len(op.list_arguments())
