@@ -609,7 +609,89 @@ def emulate_adam_update(k, v, grid, block):
                           ).astype(arr['weight'].dtype)
 
 
+def _conv_geometry(v):
+    return (v['count'], v['channels'], v['height'], v['width'], v['kh'], v['kw'], v['out_h'],
+            v['out_w'], v['sh'], v['sw'], v['ph'], v['pw'], v['dh'], v['dw'])
+
+
+def _taps(v):
+    """For every tap (i, j): the (oh, ow) grid's input rows/cols and their validity."""
+    n, c, h, w, kh, kw, oh, ow, sh, sw, ph, pw, dh, dw = _conv_geometry(v)
+    for i in range(kh):
+        for j in range(kw):
+            ih = np.arange(oh) * sh - ph + i * dh
+            iw = np.arange(ow) * sw - pw + j * dw
+            yield i, j, ih, iw, ((ih >= 0) & (ih < h))[:, None] & ((iw >= 0) & (iw < w))[None, :]
+
+
+def emulate_im2col(k, v, grid, block):
+    n, c, h, w, kh, kw, oh, ow = _conv_geometry(v)[:8]
+    x = k.heap.array(k.dtype(), v['x'], n * c * h * w).reshape(n, c, h, w)
+    col = np.zeros((n, c, kh, kw, oh, ow), k.dtype())
+    for i, j, ih, iw, valid in _taps(v):
+        picked = x[:, :, np.clip(ih, 0, h - 1)[:, None], np.clip(iw, 0, w - 1)[None, :]]
+        col[:, :, i, j] = np.where(valid, picked, 0)
+    target = k.heap.array(k.dtype(), v['col'], col.size)
+    target[...] = (col.reshape(-1) if v['layout'] == 0 else
+                   np.moveaxis(col.reshape(n, c * kh * kw, oh * ow), 0, 1).reshape(-1))
+
+
+def emulate_col2im(k, v, grid, block):
+    n, c, h, w, kh, kw, oh, ow = _conv_geometry(v)[:8]
+    col = k.heap.array(k.dtype(), v['col'], n * c * kh * kw * oh * ow).reshape(n, c, kh, kw, oh, ow)
+    total = np.zeros((n, c, h + 1, w + 1), k.accum())          # row/col h, w: a dump for padding
+    for i, j, ih, iw, valid in _taps(v):
+        rows = np.where((ih >= 0) & (ih < h), ih, h)
+        cols = np.where((iw >= 0) & (iw < w), iw, w)
+        np.add.at(total, (slice(None), slice(None), rows[:, None], cols[None, :]),
+                  col[:, :, i, j].astype(total.dtype))
+    dx = k.heap.array(k.dtype(), v['dx'], n * c * h * w).reshape(n, c, h, w)
+    dx[...] = _put(dx, total[:, :, :h, :w], v['accumulate'])
+
+
+def _pool_views(k, v, x_name, y_name):
+    planes, h, w, oh, ow = v['planes'], v['height'], v['width'], v['out_h'], v['out_w']
+    x = k.heap.array(k.dtype(), v[x_name], planes * h * w).reshape(planes, 1, h, w)
+    y = k.heap.array(k.dtype(), v[y_name], planes * oh * ow).reshape(planes, 1, oh, ow)
+    return x, y, (v['kh'], v['kw']), (v['sh'], v['sw']), (v['ph'], v['pw'])
+
+
+def emulate_pool_max_forward(k, v, grid, block):
+    from mxref.backend import cpu
+    x, y, kernel, stride, pad = _pool_views(k, v, 'x', 'y')
+    argmax = (k.heap.array(np.int32, v['argmax'], y.size).reshape(y.shape) if v['argmax']
+              else None)
+    cpu.pool2d_forward(x, y, 'add' if v['accumulate'] else 'write', kernel, stride, pad, 'max',
+                       argmax=argmax)
+
+
+def emulate_pool_sum_forward(k, v, grid, block):
+    from mxref.backend import cpu
+    x, y, kernel, stride, pad = _pool_views(k, v, 'x', 'y')
+    cpu.pool2d_forward(x, y, 'add' if v['accumulate'] else 'write', kernel, stride, pad,
+                       'avg' if v['average'] else 'sum', bool(v['count_include_pad']))
+
+
+def emulate_pool_max_backward(k, v, grid, block):
+    from mxref.backend import cpu
+    dx, dy, kernel, stride, pad = _pool_views(k, v, 'dx', 'dy')
+    argmax = k.heap.array(np.int32, v['argmax'], dy.size).reshape(dy.shape)
+    cpu.pool2d_backward(dy, argmax, dx, 'add' if v['accumulate'] else 'write', kernel, stride,
+                        pad, 'max')
+
+
+def emulate_pool_sum_backward(k, v, grid, block):
+    from mxref.backend import cpu
+    dx, dy, kernel, stride, pad = _pool_views(k, v, 'dx', 'dy')
+    cpu.pool2d_backward(dy, None, dx, 'add' if v['accumulate'] else 'write', kernel, stride,
+                        pad, 'avg' if v['average'] else 'sum', bool(v['count_include_pad']))
+
+
 EMULATIONS = {
+    'im2col': emulate_im2col, 'col2im': emulate_col2im,
+    'pool_max_forward': emulate_pool_max_forward, 'pool_sum_forward': emulate_pool_sum_forward,
+    'pool_max_backward': emulate_pool_max_backward,
+    'pool_sum_backward': emulate_pool_sum_backward,
     'mx_elementwise': emulate_elementwise, 'transpose_batched': emulate_transpose,
     'gather_flat': emulate_gather_flat, 'scatter_flat': emulate_scatter_flat,
     'take': emulate_take, 'pick': emulate_pick, 'pick_backward': emulate_pick_backward,
@@ -652,13 +734,33 @@ def _trampoline(name, params):
     return '\n'.join(lines)
 
 
+_FLAGS = ['-std=c++20', '-O1', '-fPIC', '-pthread', '-w']
+
+
+def _precompiled_header():
+    """The emulation header (with cuda_fp16.h and the C++ library) precompiled once: it is
+    most of what each small kernel module costs to compile."""
+    with open(HOST_HEADER) as f:
+        header = f.read()
+    folder = os.path.join(_CACHE, 'pch-' + hashlib.sha1(
+        (header + ' '.join(_FLAGS) + str(CUDA_INCLUDE)).encode()).hexdigest()[:16])
+    path = os.path.join(folder, 'cuda_host_emulation.h')
+    if not os.path.exists(path + '.gch'):
+        os.makedirs(folder, exist_ok=True)
+        with open(path, 'w') as f:
+            f.write(header)
+        subprocess.run(['g++'] + _FLAGS + ['-I' + CUDA_INCLUDE, '-x', 'c++-header', path,
+                                           '-o', path + '.gch.tmp'], check=True)
+        os.replace(path + '.gch.tmp', path + '.gch')
+    return path
+
+
 def host_library(source, params_by_kernel):
     """{'mx_run_<kernel>': callable} of ``source`` compiled for the host (cached on disk)."""
     key = hashlib.sha1(source.encode()).hexdigest()
     if key in _LIBRARIES:
         return _LIBRARIES[key]
-    with open(HOST_HEADER) as f:
-        header = f.read()
+    header = _precompiled_header()
     text = source + '\n' + '\n'.join(_trampoline(n, p) for n, p in params_by_kernel.items())
     digest = hashlib.sha1((header + text).encode()).hexdigest()
     os.makedirs(_CACHE, exist_ok=True)
@@ -668,9 +770,9 @@ def host_library(source, params_by_kernel):
         with open(src, 'w') as f:
             f.write(text)
         result = subprocess.run(
-            ['g++', '-std=c++20', '-O1', '-shared', '-fPIC', '-pthread', '-w',
-             '-I' + CUDA_INCLUDE, '-I' + sources.CUDA_DIR, '-include', HOST_HEADER, src,
-             '-o', library + '.tmp'], capture_output=True, text=True)
+            ['g++'] + _FLAGS + ['-shared', '-I' + CUDA_INCLUDE, '-I' + sources.CUDA_DIR,
+                                '-include', header, src, '-o', library + '.tmp'],
+            capture_output=True, text=True)
         if result.returncode:
             raise RuntimeError('host compilation failed:\n' + result.stderr[-5000:])
         os.replace(library + '.tmp', library)

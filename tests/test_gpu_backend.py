@@ -489,6 +489,94 @@ def test_softmax_output_grad(G, prob_shape, normalization):
 
 
 # ----------------------------------------------------------------------------------------------
+# convolution and pooling
+# ----------------------------------------------------------------------------------------------
+def _conv_out(h, k, s, p, d):
+    return (h + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+CONV_CASES = [  # x shape, (F, KH, KW), stride, pad, dilate, groups
+    ((2, 3, 7, 5), (4, 3, 2), (1, 1), (0, 0), (1, 1), 1),
+    ((1, 1, 5, 5), (1, 5, 5), (1, 1), (0, 0), (1, 1), 1),
+    ((3, 4, 9, 8), (6, 3, 3), (2, 1), (1, 2), (1, 2), 2),
+    ((2, 2, 6, 6), (2, 1, 1), (3, 3), (0, 0), (1, 1), 2),
+    ((2, 5, 13, 11), (7, 3, 4), (2, 3), (2, 1), (2, 1), 1)]
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+@pytest.mark.parametrize('case', CONV_CASES, ids=[str(c) for c in CONV_CASES])
+def test_convolution_and_its_gradients(G, case, dtype):
+    xshape, (f, kh, kw), stride, pad, dilate, groups = case
+    n, c, h, w = xshape
+    yshape = (n, f, _conv_out(h, kh, stride[0], pad[0], dilate[0]),
+              _conv_out(w, kw, stride[1], pad[1], dilate[1]))
+    x, wt, b = rand(xshape, dtype), rand((f, c // groups, kh, kw), dtype), rand((f,), dtype)
+    geometry = dict(stride=stride, pad=pad, dilate=dilate, num_group=groups)
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+    for req in ('write', 'add'):
+        close(both(G, 'conv2d_forward', [x, wt, b, rand(yshape, dtype), req], [3], **geometry),
+              **tol)
+        close(both(G, 'conv2d_forward', [x, wt, None, rand(yshape, dtype), req], [3],
+                   **geometry), **tol)
+        dy = rand(yshape, dtype)
+        close(both(G, 'conv2d_backward_data', [dy, wt, rand(xshape, dtype), req], [2],
+                   **geometry), **tol)
+        close(both(G, 'conv2d_backward_weight', [dy, x, rand(wt.shape, dtype), req], [2],
+                   **geometry), **tol)
+        close(both(G, 'conv2d_backward_bias', [dy, rand((f,), dtype), req], [1]), **tol)
+
+
+def test_convolution_in_chunks(G, monkeypatch):
+    """A column buffer limit smaller than one batch splits the work into chunks."""
+    from mxref.backend.gpu import conv
+    monkeypatch.setattr(conv, 'COL_BYTES', 4 * 3 * 9 * 25)            # two images per chunk
+    x, wt = rand((5, 3, 7, 7)), rand((4, 3, 3, 3))
+    geometry = dict(stride=(1, 1), pad=(0, 0), dilate=(1, 1))
+    close(both(G, 'conv2d_forward', [x, wt, None, rand((5, 4, 5, 5)), 'write'], [3], **geometry),
+          rtol=1e-4)
+    close(both(G, 'conv2d_backward_weight', [rand((5, 4, 5, 5)), x, rand(wt.shape), 'write'], [2],
+               **geometry), rtol=1e-4, atol=1e-5)
+
+
+POOL_CASES = [((2, 3, 7, 5), (2, 2), (2, 2), (0, 0)), ((1, 2, 6, 6), (3, 3), (2, 2), (1, 1)),
+              ((2, 1, 5, 9), (3, 2), (1, 3), (1, 1)), ((1, 1, 4, 4), (4, 4), (1, 1), (0, 0)),
+              ((1, 2, 3, 3), (2, 2), (2, 2), (1, 1))]
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+@pytest.mark.parametrize('pool_type', ['max', 'avg', 'sum'])
+@pytest.mark.parametrize('case', POOL_CASES, ids=[str(c) for c in POOL_CASES])
+def test_pooling_and_its_gradient(G, case, pool_type, dtype):
+    xshape, kernel, stride, pad = case
+    oh = (xshape[2] + 2 * pad[0] - kernel[0]) // stride[0] + 1
+    ow = (xshape[3] + 2 * pad[1] - kernel[1]) // stride[1] + 1
+    yshape = xshape[:2] + (oh, ow)
+    x = np.round(rand(xshape, dtype) * 4) / 4                       # ties: the first max wins
+    for include in (True, False):
+        for req in ('write', 'add'):
+            kwargs = dict(count_include_pad=include)
+            if pool_type == 'max':
+                argmax_cpu = np.zeros(yshape, np.int32)
+                close(both(G, 'pool2d_forward', [x, rand(yshape, dtype), req, kernel, stride, pad,
+                                                 'max'], [1], argmax=argmax_cpu))
+                cpu.pool2d_forward(x, np.zeros(yshape, dtype), 'write', kernel, stride, pad, 'max',
+                                   argmax=argmax_cpu)
+                argmax_gpu = G.from_numpy(np.zeros(yshape, np.int32))
+                G.pool2d_forward(G.from_numpy(x), G.empty(yshape, dtype), 'write', kernel, stride,
+                                 pad, 'max', argmax=argmax_gpu)
+                np.testing.assert_array_equal(G.to_numpy(argmax_gpu), argmax_cpu)
+                close(both(G, 'pool2d_backward', [rand(yshape, dtype), argmax_cpu,
+                                                  rand(xshape, dtype), req, kernel, stride, pad,
+                                                  'max'], [2]))
+            else:
+                close(both(G, 'pool2d_forward', [x, rand(yshape, dtype), req, kernel, stride, pad,
+                                                 pool_type], [1], **kwargs))
+                close(both(G, 'pool2d_backward', [rand(yshape, dtype), None, rand(xshape, dtype),
+                                                  req, kernel, stride, pad, pool_type], [2],
+                           **kwargs))
+
+
+# ----------------------------------------------------------------------------------------------
 # random numbers and optimizer updates
 # ----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
@@ -550,9 +638,24 @@ LOSS_SYMBOLS = {
 }
 
 
+CONV_POOL_SYMBOLS = {
+    'Convolution': (lambda d: mx.sym.Convolution(d, kernel=(3, 2), num_filter=4, stride=(2, 1),
+                                                 pad=(1, 1), dilate=(1, 2), num_group=2),
+                    (2, 4, 9, 8)),
+    'Convolution-1d': (lambda d: mx.sym.Convolution(d, kernel=(3,), num_filter=3, no_bias=True),
+                       (2, 2, 11)),
+    'Pooling-max': (lambda d: mx.sym.Pooling(d, kernel=(3, 3), stride=(2, 2), pad=(1, 1)),
+                    (2, 3, 7, 7)),
+    'Pooling-avg': (lambda d: mx.sym.Pooling(d, kernel=(2, 3), pool_type='avg'), (2, 2, 6, 7)),
+    'Pooling-global': (lambda d: mx.sym.Pooling(d, global_pool=True, pool_type='max'),
+                       (2, 3, 5, 4)),
+}
+
+
 def test_every_operator_has_a_consistency_case():
     from mxref.operator import registered_names, get as get_op
-    covered = {c.op for c in _ops.CASES} | set(LOSS_SYMBOLS) | set(_ops.OTHER_TESTS)
+    covered = ({c.op for c in _ops.CASES} | set(LOSS_SYMBOLS)
+               | {name.split('-')[0] for name in CONV_POOL_SYMBOLS})
     canonical = {get_op(n).op_name for n in registered_names()}
     assert not sorted(canonical - covered)
 
@@ -581,6 +684,15 @@ def test_loss_consistency_cpu_vs_gpu(G, name):
     specs = [dict(ctx=ctx, type_dict={n: np.float32 for n in names},
                   **{n: s for n, s in zip(names, shapes)}) for ctx in (mx.cpu(), mx.gpu(0))]
     mx.test_utils.check_consistency(sym, specs, arg_params=params, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize('name', sorted(CONV_POOL_SYMBOLS))
+def test_convolution_and_pooling_consistency_cpu_vs_gpu(G, name):
+    build, shape = CONV_POOL_SYMBOLS[name]
+    sym = build(mx.sym.Variable('data'))
+    specs = [dict(ctx=ctx, data=shape, type_dict={'data': np.float32})
+             for ctx in (mx.cpu(), mx.gpu(0))]
+    mx.test_utils.check_consistency(sym, specs, rtol=1e-4, atol=1e-5)
 
 
 def test_ndarray_moves_between_cpu_and_gpu(G):

@@ -22,6 +22,7 @@ Layout of the package (the pure-Python parts need no PyCUDA and are tested every
 ``indexing``              take, pick, one_hot
 ``random``                Philox samplers
 ``optimizer``             fused SGD / SGD-momentum / Adam updates
+``conv``                  convolution (im2col + GEMM) and pooling
 ========================  =======================================================
 
 Without PyCUDA, a driver or a device, importing this package still works (so that
@@ -44,6 +45,8 @@ from .softmax import softmax, softmax_backward, softmax_output_grad
 from .indexing import take, take_backward, pick, pick_backward, one_hot
 from .random import seed, random_uniform, random_normal, random_randint, random_shuffle_rows
 from .optimizer import sgd_update, sgd_mom_update, adam_update
+from .conv import (conv2d_forward, conv2d_backward_data, conv2d_backward_weight,
+                   conv2d_backward_bias, pool2d_forward, pool2d_backward)
 
 name = 'gpu'
 

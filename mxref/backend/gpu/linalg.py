@@ -6,7 +6,7 @@ from . import geometry, runtime
 from .buffer import View
 from .elementwise import fill, new_buffer, run_expression
 
-__all__ = ['gemm', 'gemm_geometry']
+__all__ = ['gemm', 'gemm_geometry', 'gemm_strided']
 
 _TILE = {np.dtype(np.float32): 128, np.dtype(np.float64): 64}   # BM = BN of gemm.cu
 
@@ -66,11 +66,21 @@ def gemm(a, b, out, req, trans_a=False, trans_b=False, alpha=1.0):
         gemm(a, b, result, 'write', trans_a, trans_b, alpha)
         run_expression('v', out, req, {'v': result})
         return
-    stride_a = m * k if a.ndim > 2 else 0
-    stride_b = k * n if b.ndim > 2 else 0
-    grid, threads = gemm_geometry(m, n, batch, out.dtype)
+    gemm_strided(out.dtype, a.ptr, b.ptr, out.ptr, m, n, k, a.shape[-1], b.shape[-1], n,
+                 m * k if a.ndim > 2 else 0, k * n if b.ndim > 2 else 0, m * n, batch,
+                 trans_a, trans_b, alpha, 1.0 if req == 'add' else 0.0)
+
+
+def gemm_strided(dtype, a_ptr, b_ptr, c_ptr, m, n, k, lda, ldb, ldc, stride_a, stride_b,
+                 stride_c, batch, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
+    """The GEMM kernel on raw pointers: for each of ``batch`` matrices,
+    C = alpha * op(A) op(B) + beta * C with the leading dimensions and batch strides (in
+    elements) given; what convolution uses to multiply windows of its buffers in place."""
+    if m == 0 or n == 0 or batch == 0:
+        return
+    grid, threads = gemm_geometry(m, n, batch, dtype)
     name = 'gemm_' + ('t' if trans_a else 'n') + ('t' if trans_b else 'n')
-    kernel = runtime.file_kernel('gemm.cu', name, out.dtype)
-    runtime.launch(kernel, grid, threads, [
-        a.ptr, b.ptr, out.ptr, m, n, k, a.shape[-1], b.shape[-1], n, stride_a, stride_b, m * n,
-        batch, float(alpha), 1.0 if req == 'add' else 0.0])
+    kernel = runtime.file_kernel('gemm.cu', name, dtype)
+    runtime.launch(kernel, grid, threads, [a_ptr, b_ptr, c_ptr, m, n, k, lda, ldb, ldc,
+                                           stride_a, stride_b, stride_c, batch, float(alpha),
+                                           float(beta)])

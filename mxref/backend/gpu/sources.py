@@ -53,6 +53,8 @@ KERNEL_FILES = {
     'scatter_add.cu': {'real_t': FLOAT_DTYPES + tuple(np.dtype(t) for t in (np.int32, np.int64))},
     'random.cu': {'real_t': FLOAT_DTYPES + tuple(np.dtype(t) for t in (np.int32, np.int64))},
     'optimizer.cu': {'real_t': FLOAT_DTYPES},
+    'conv.cu': {'real_t': FLOAT_DTYPES[:2]},
+    'pool.cu': {'real_t': FLOAT_DTYPES[:2]},
 }
 
 # struct format characters of the scalar C types that appear in kernel signatures
