@@ -703,3 +703,39 @@ def test_ndarray_moves_between_cpu_and_gpu(G):
     back = mx.nd.zeros((2, 3))
     g.copyto(back)
     np.testing.assert_array_equal(back.asnumpy(), a.asnumpy())
+
+
+def _small_lenet():
+    data = mx.sym.Variable('data')
+    net = mx.sym.Convolution(data, kernel=(5, 5), num_filter=4, name='conv1')
+    net = mx.sym.Pooling(mx.sym.Activation(net, act_type='tanh'), pool_type='max',
+                         kernel=(2, 2), stride=(2, 2))
+    net = mx.sym.Convolution(net, kernel=(3, 3), num_filter=6, name='conv2')
+    net = mx.sym.Pooling(mx.sym.Activation(net, act_type='tanh'), pool_type='max',
+                         kernel=(2, 2), stride=(2, 2))
+    net = mx.sym.Activation(mx.sym.FullyConnected(mx.sym.Flatten(net), num_hidden=16,
+                                                  name='fc1'), act_type='tanh')
+    net = mx.sym.FullyConnected(net, num_hidden=3, name='fc2')
+    return mx.sym.SoftmaxOutput(net, name='softmax')
+
+
+def test_module_trains_lenet_alike_on_cpu_and_gpu(G):
+    """Two epochs of Module.fit (SGD with momentum) from the same initial weights end at the
+    same weights and accuracy on both devices."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((32, 1, 16, 16)).astype(np.float32)
+    y = rng.integers(0, 3, 32).astype(np.float32)
+    results = []
+    for ctx in (mx.cpu(), mx.gpu(0)):
+        mx.random.seed(0)
+        np.random.seed(0)
+        mod = mx.mod.Module(_small_lenet(), context=ctx)
+        mod.fit(mx.io.NDArrayIter(X, y, batch_size=8), num_epoch=2, optimizer='sgd',
+                optimizer_params={'learning_rate': 0.1, 'momentum': 0.9},
+                initializer=mx.init.Xavier())
+        params = {k: v.asnumpy() for k, v in mod.get_params()[0].items()}
+        results.append((params, mod.score(mx.io.NDArrayIter(X, y, batch_size=8), 'acc')))
+    (cpu_params, cpu_score), (gpu_params, gpu_score) = results
+    assert cpu_score == gpu_score
+    for name, value in cpu_params.items():
+        np.testing.assert_allclose(gpu_params[name], value, rtol=1e-4, atol=1e-5, err_msg=name)
