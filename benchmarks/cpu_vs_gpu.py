@@ -280,7 +280,10 @@ def main(argv=None):
     parser.add_argument('--quick', action='store_true', help='smaller sizes, fewer repeats')
     parser.add_argument('--skip-cpu-large', action='store_true',
                         help='do not time the 4096^3 GEMM and 8192^2 softmax on the CPU')
-    parser.add_argument('--lenet-batches', type=int, default=None)
+    parser.add_argument('--lenet-batches', type=int, default=None,
+                        help='training batches timed on the GPU (a quarter of them on the CPU)')
+    parser.add_argument('--lenet-batch-size', type=int, default=100,
+                        help='LeNet batch size (larger batches leave less to Python overhead)')
     args = parser.parse_args(argv)
     repeat = 3 if args.quick else 10
 
@@ -313,11 +316,12 @@ def main(argv=None):
             rate(work, unit, t_gpu), ratio))
 
     batches = args.lenet_batches or (5 if args.quick else 20)
-    cpu_sps = lenet_samples_per_second(mx.cpu(), max(2, batches // 4))
-    gpu_sps = lenet_samples_per_second(mx.gpu(0), batches) if G is not None else None
+    size = args.lenet_batch_size
+    cpu_sps = lenet_samples_per_second(mx.cpu(), max(2, batches // 4), size)
+    gpu_sps = lenet_samples_per_second(mx.gpu(0), batches, size) if G is not None else None
     print()
-    print('LeNet training (Module, batch 100, SGD momentum): cpu %.0f samples/s, gpu %s'
-          % (cpu_sps, '%.0f samples/s (%.1fx)' % (gpu_sps, gpu_sps / cpu_sps) if gpu_sps
+    print('LeNet training (Module, batch %d, SGD momentum): cpu %.0f samples/s, gpu %s'
+          % (size, cpu_sps, '%.0f samples/s (%.1fx)' % (gpu_sps, gpu_sps / cpu_sps) if gpu_sps
              else 'n/a'))
     if G is None:
         print('\nGPU figures missing: %s' % gpu_error)

@@ -85,19 +85,26 @@ class Heap:
     """Device memory: a host byte array; pointers are its real addresses (so that compiled
     kernels can use them)."""
 
-    def __init__(self, size=1 << 27):
+    def __init__(self, size=1 << 28):
         raw = np.zeros(size + 256, dtype=np.uint8)
         skip = (-raw.ctypes.data) % 256
         self.bytes = raw[skip:skip + size]
         self.base = self.bytes.ctypes.data
         self.top = 0
+        self.free_blocks = {}            # rounded size -> [pointers], like a memory pool
 
     def allocate(self, nbytes):
-        ptr = self.base + self.top
-        self.top += -(-nbytes // 256) * 256
-        if self.top > self.bytes.size:
-            raise MemoryError('emulated GPU heap exhausted')
-        return ptr
+        """(pointer, owner): the block returns to the heap when the owner is collected."""
+        size = -(-nbytes // 256) * 256
+        held = self.free_blocks.get(size)
+        if held:
+            ptr = held.pop()
+        else:
+            ptr = self.base + self.top
+            self.top += size
+            if self.top > self.bytes.size:
+                raise MemoryError('emulated GPU heap exhausted')
+        return ptr, _Block(self, ptr, size)
 
     def elements(self, dtype, ptr):
         """(the heap as a dtype array, the element index of ``ptr``)."""
@@ -111,6 +118,17 @@ class Heap:
         mem, start = self.elements(dtype, ptr)
         assert start + count <= mem.size, 'access past the emulated heap'
         return mem[start:start + count]
+
+
+class _Block:
+    """Owns one heap block (the role of PyCUDA's pooled allocation)."""
+    __slots__ = ('heap', 'ptr', 'size')
+
+    def __init__(self, heap, ptr, size):
+        self.heap, self.ptr, self.size = heap, ptr, size
+
+    def __del__(self):
+        self.heap.free_blocks.setdefault(self.size, []).append(self.ptr)
 
 
 class FakeCuda:
@@ -799,11 +817,12 @@ def emulated_gpu(monkeypatch, mode='numpy'):
     fake = FakeCuda(heap)
 
     def allocate(nbytes):
-        return (heap.allocate(nbytes), None) if nbytes else (0, None)
+        return heap.allocate(nbytes) if nbytes else (0, None)
 
     def get_kernel(module_key, source, name, typedefs=None):
         kernel = device.kernels.get((module_key, name))
         if kernel is None:
+            source = source() if callable(source) else source
             params_by_kernel = sources.kernel_parameters(source, typedefs)
             for kname, params in params_by_kernel.items():
                 assert kname in EMULATIONS, 'no emulation for kernel %s' % kname

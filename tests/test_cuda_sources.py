@@ -268,9 +268,10 @@ def _all_types_source(filename):
 
 
 def _record_elementwise_specs():
-    """Every elementwise kernel the registered operators launch, as ElementwiseSpecs: each
-    operator test case is run forward and backward on the CPU (float32 and float64) and every
-    call of the CPU backend's ``elementwise`` is turned into the spec the GPU would build."""
+    """Every elementwise kernel the registered operators and optimizers launch, as
+    ElementwiseSpecs: each optimizer's update runs once, and each operator test case forward and
+    backward, on the CPU (float32 and float64), and every call of the CPU backend's
+    ``elementwise`` is turned into the spec the GPU would build."""
     import test_operator
     from test_gpu_backend import LOSS_SYMBOLS
     calls = []
@@ -288,6 +289,14 @@ def _record_elementwise_specs():
         cases.append((build, names, shapes, [lambda s: np.random.uniform(0, 1, s)] * 2, True))
     cpu.elementwise = recording
     try:
+        for name in sorted(mx.optimizer.Optimizer.opt_registry):    # every optimizer's update
+            for kwargs in ({}, {'momentum': 0.9, 'clip_gradient': 1.0, 'wd': 0.01}):
+                try:
+                    opt = mx.optimizer.create(name, **kwargs)
+                except TypeError:
+                    opt = mx.optimizer.create(name)
+                weight, grad = mx.nd.ones((3, 4)), mx.nd.ones((3, 4)) * 0.5
+                opt.update(0, weight, grad, opt.create_state(0, weight))
         for build, names, shapes, gens, is_train in cases:
             for dtype in (np.float32, np.float64):
                 sym = build(*[mx.sym.Variable(n) for n in names])

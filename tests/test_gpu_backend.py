@@ -739,3 +739,23 @@ def test_module_trains_lenet_alike_on_cpu_and_gpu(G):
     assert cpu_score == gpu_score
     for name, value in cpu_params.items():
         np.testing.assert_allclose(gpu_params[name], value, rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+@pytest.mark.parametrize('name', sorted(mx.optimizer.Optimizer.opt_registry))
+def test_every_optimizer_updates_alike_on_cpu_and_gpu(G, name):
+    """Three updates of each registered optimizer (with weight decay and clipping where it
+    takes them) move a GPU weight as they move the same CPU weight."""
+    w0, grads = rand((5, 7)), [rand((5, 7)) for _ in range(3)]
+    results = []
+    for ctx in (mx.cpu(), mx.gpu(0)):
+        try:
+            opt = mx.optimizer.create(name, learning_rate=0.05, wd=0.01, clip_gradient=0.5,
+                                      rescale_grad=0.7)
+        except TypeError:
+            opt = mx.optimizer.create(name, learning_rate=0.05)
+        weight = mx.nd.array(w0, ctx=ctx)
+        state = opt.create_state(0, weight)
+        for g in grads:
+            opt.update(0, weight, mx.nd.array(g, ctx=ctx), state)
+        results.append(weight.asnumpy())
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-5, atol=1e-6)

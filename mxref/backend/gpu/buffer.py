@@ -16,6 +16,8 @@ tile and repeat are all views, so one strided elementwise kernel moves data for 
 >>> v.slice(0, 2, None, -1).offset       # rows 2, 1, 0 of the transposed view
 2
 """
+import math
+
 import numpy as np
 
 from ...base import MXNetTypeError, MXNetValueError
@@ -37,7 +39,8 @@ class DeviceBuffer:
     allocation : object
         What owns the memory (a PyCUDA allocation); kept alive as long as the buffer.
     """
-    __slots__ = ('shape', 'dtype', 'ptr', 'device_id', 'allocation', '__weakref__')
+    __slots__ = ('shape', 'dtype', 'ptr', 'device_id', 'allocation', 'size', 'itemsize',
+                 'nbytes', 'strides', '__weakref__')
 
     def __init__(self, shape, dtype, ptr, device_id, allocation):
         self.shape = tuple(int(n) for n in shape)
@@ -45,22 +48,14 @@ class DeviceBuffer:
         self.ptr = int(ptr)
         self.device_id = int(device_id)
         self.allocation = allocation
+        self.size = math.prod(self.shape)
+        self.itemsize = self.dtype.itemsize
+        self.nbytes = self.size * self.itemsize
+        self.strides = contiguous_strides(self.shape)       # in elements, C order
 
     @property
     def ndim(self):
         return len(self.shape)
-
-    @property
-    def size(self):
-        return int(np.prod(self.shape, dtype=np.int64))
-
-    @property
-    def itemsize(self):
-        return self.dtype.itemsize
-
-    @property
-    def nbytes(self):
-        return self.size * self.dtype.itemsize
 
     def view(self, shape, element_offset=0):
         """A buffer of ``shape`` starting ``element_offset`` elements into this one."""
@@ -118,14 +113,14 @@ class View:
 
     def __init__(self, buf, shape, strides, offset=0):
         self.buf = buf
-        self.shape = tuple(int(n) for n in shape)
-        self.strides = tuple(int(s) for s in strides)
-        self.offset = int(offset)
+        self.shape = tuple(shape)
+        self.strides = tuple(strides)
+        self.offset = offset
 
     @classmethod
     def of(cls, buf):
         """The whole buffer, C-contiguous."""
-        return cls(buf, buf.shape, contiguous_strides(buf.shape), 0)
+        return cls(buf, buf.shape, buf.strides, 0)
 
     @property
     def dtype(self):
@@ -137,7 +132,7 @@ class View:
 
     @property
     def size(self):
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     @property
     def ptr(self):
@@ -150,6 +145,9 @@ class View:
                                               contiguous_strides(self.shape)) if n != 1)
 
     def broadcast_to(self, shape):
+        shape = tuple(shape)
+        if shape == self.shape:
+            return self
         return View(self.buf, shape, broadcast_strides(self.shape, self.strides, shape),
                     self.offset)
 
@@ -210,8 +208,10 @@ class View:
 
     def overlaps(self, other):
         """Whether the two views may touch common memory (their address ranges meet)."""
-        if self.buf.device_id != other.buf.device_id:
-            return False
+        mine, theirs = self.buf, other.buf
+        if (mine.device_id != theirs.device_id or mine.ptr >= theirs.ptr + theirs.nbytes
+                or theirs.ptr >= mine.ptr + mine.nbytes):
+            return False                               # the buffers themselves are apart
         a, b = self.memory_span(), other.memory_span()
         if a is None or b is None:
             return False

@@ -23,6 +23,7 @@ mx_where((v_x > 0), v_x, (v_s * mx_expm1(v_x)))
 mx_truediv(1, mx_sqrt((v_x + ((double)0.5))))
 """
 import ast
+import functools
 import math
 import numbers
 
@@ -129,6 +130,7 @@ def _parse(expr):
         _fail(expr, 'syntax error (%s)' % err.msg)
 
 
+@functools.lru_cache(maxsize=4096)
 def translate(expr, float_ctype='float'):
     """The C++ text of ``expr``; float literals are cast to ``float_ctype``."""
     return _Printer(expr, float_ctype).visit(_parse(expr))
@@ -136,9 +138,14 @@ def translate(expr, float_ctype='float'):
 
 def names_in(expr):
     """The input names ``expr`` uses, in order of first appearance."""
+    return list(_names(expr))
+
+
+@functools.lru_cache(maxsize=4096)
+def _names(expr):
     printer = _Printer(expr, 'float')
     printer.visit(_parse(expr))
-    return printer.names
+    return tuple(printer.names)
 
 
 def compute_dtype(array_dtypes, scalars):
@@ -172,16 +179,17 @@ class ElementwiseSpec:
     def __init__(self, expr, out_dtype, arrays, scalars, compute, ndim, req, wide=False):
         self.expr = expr
         self.out_dtype = np.dtype(out_dtype)
-        self.arrays = [(name, np.dtype(dtype)) for name, dtype in arrays]
-        self.scalars = list(scalars)
+        self.arrays = tuple((name, np.dtype(dtype)) for name, dtype in arrays)
+        self.scalars = tuple(scalars)
         self.compute = np.dtype(compute)
         self.ndim = int(ndim)
         self.req = req
         self.wide = bool(wide)
+        self._key = (expr, self.out_dtype, self.arrays, self.scalars, self.compute, self.ndim,
+                     req, self.wide)
 
     def key(self):
-        return (self.expr, self.out_dtype.str, tuple((n, d.str) for n, d in self.arrays),
-                tuple(self.scalars), self.compute.str, self.ndim, self.req, self.wide)
+        return self._key
 
 
 KERNEL_NAME = 'mx_elementwise'
@@ -263,7 +271,7 @@ def plan_elementwise(expr, out, req, inputs):
     """
     from .buffer import View, coalesce
     arrays, scalars = [], []
-    for name in names_in(expr):
+    for name in _names(expr):
         if name not in inputs:
             _fail(expr, "uses '%s', which was not given (given: %s)"
                   % (name, ', '.join(sorted(inputs)) or 'nothing'))

@@ -40,8 +40,11 @@ def new_buffer(shape, dtype):
 
 def _kernel_for(spec):
     key = ('elementwise',) + spec.key()
-    source = sources.kernel_source('elementwise', body=codegen.elementwise_source(spec))
-    return runtime.get_kernel(key, source, codegen.KERNEL_NAME)
+    kernel = runtime.cached_kernel(key, codegen.KERNEL_NAME)
+    if kernel is None:
+        kernel = runtime.get_kernel(key, lambda: sources.kernel_source(
+            'elementwise', body=codegen.elementwise_source(spec)), codegen.KERNEL_NAME)
+    return kernel
 
 
 def run_expression(expr, out, req, inputs):

@@ -18,8 +18,10 @@ to the host waits for them.
 import atexit
 import threading
 
+import numpy as np
+
 from .. import GPUUnavailableError
-from ...base import MXNetError
+from ...base import MXNetError, MXNetTypeError
 from . import sources
 
 try:
@@ -161,16 +163,24 @@ def empty_cache():
         _state().pool.free_held()
 
 
+def cached_kernel(module_key, name):
+    """The kernel already compiled under ``module_key`` on the current device, or None."""
+    return _state().kernels.get((module_key, name))
+
+
 def get_kernel(module_key, source, name, typedefs=None):
     """The prepared kernel ``name`` of ``source`` on the current device, compiled once.
 
     ``module_key`` identifies the source (it is memoised under it, so it must determine the
     text); ``typedefs`` are the typedefs its signatures use, if any are not in the text.
+    ``source`` may be a function returning the text, called only when compiling.
     """
     dev = _state()
     kernel = dev.kernels.get((module_key, name))
     if kernel is not None:
         return kernel
+    if callable(source):
+        source = source()
     from pycuda.compiler import SourceModule
     try:
         module = SourceModule(source, no_extern_c=True)
@@ -191,11 +201,15 @@ def get_kernel(module_key, source, name, typedefs=None):
 
 def file_kernel(filename, name, dtype):
     """Kernel ``name`` of ``mxref/_kernels/cuda/<filename>`` built for element type ``dtype``."""
-    typedefs = sources.typedefs_for(dtype)
-    key = (filename, tuple(sorted(typedefs.items())))
-    dev = _state()
-    kernel = dev.kernels.get((key, name))
+    key = (filename, np.dtype(dtype).str)
+    kernel = _state().kernels.get((key, name))
     if kernel is None:
+        allowed = sources.KERNEL_FILES[filename]['real_t']
+        if np.dtype(dtype) not in allowed:
+            raise MXNetTypeError('the GPU kernel %s (%s) is built for %s, not %s'
+                                 % (name, filename, ', '.join(d.name for d in allowed),
+                                    np.dtype(dtype).name))
+        typedefs = sources.typedefs_for(dtype)
         kernel = get_kernel(key, sources.kernel_source(filename, typedefs), name, typedefs)
     return kernel
 
