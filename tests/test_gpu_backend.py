@@ -96,6 +96,19 @@ def rand(shape, dtype=np.float32, low=-1.0, high=1.0):
 AWKWARD = [(1,), (7,), (3, 1, 5), (13, 17), (2, 3, 4, 5)]
 
 
+def test_the_gpu_backend_exports_the_cpu_function_set():
+    """Same names, same parameters: NDArray and the operators call either unchanged."""
+    import inspect
+    from mxref.backend import gpu
+    for name, function in vars(cpu).items():
+        if (inspect.isfunction(function) and function.__module__ == cpu.__name__
+                and not name.startswith('_')):
+            twin = getattr(gpu, name)
+            assert (list(inspect.signature(twin).parameters)
+                    == list(inspect.signature(function).parameters)), name
+    assert gpu.name == 'gpu' and mx.context.num_gpus() >= 0
+
+
 # ----------------------------------------------------------------------------------------------
 # memory
 # ----------------------------------------------------------------------------------------------
