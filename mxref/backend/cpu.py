@@ -667,7 +667,9 @@ def sgd_update(weight, grad, lr, wd=0.0, rescale_grad=1.0, clip_gradient=None):
 
 def sgd_mom_update(weight, grad, mom, lr, wd=0.0, momentum=0.0, rescale_grad=1.0,
                    clip_gradient=None):
-    """MXNet's ``sgd_mom_update``, in place::
+    """MXNet's ``sgd_mom_update``, in place.
+
+    The update::
 
         mom    = momentum * mom - lr * wd * weight - lr * clip(rescale_grad * grad)
         weight = weight + mom
@@ -681,7 +683,9 @@ def sgd_mom_update(weight, grad, mom, lr, wd=0.0, momentum=0.0, rescale_grad=1.0
 
 def adam_update(weight, grad, mean, var, lr, beta1=0.9, beta2=0.999, epsilon=1e-8, wd=0.0,
                 rescale_grad=1.0, clip_gradient=None):
-    """MXNet's ``adam_update`` (``lr`` already holds the bias correction), in place::
+    """MXNet's ``adam_update`` (``lr`` already holds the bias correction), in place.
+
+    The update::
 
         G      = clip(rescale_grad * grad + wd * weight)
         mean   = beta1 * mean + (1 - beta1) * G

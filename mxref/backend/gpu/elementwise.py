@@ -48,7 +48,7 @@ def _kernel_for(spec):
 
 
 def run_expression(expr, out, req, inputs):
-    """out (req)= expr(**inputs) elementwise; ``out`` and array inputs are Views or buffers.
+    """``out (req)= expr(**inputs)`` elementwise; ``out`` and array inputs are Views or buffers.
 
     An input that shares memory with ``out`` but is laid out differently (a shifted or
     transposed window of it) is first copied, so the result is as if every value were
