@@ -17,7 +17,7 @@ import threading
 import numpy as np
 
 from . import exprs
-from ..base import MXNetValueError
+from ..base import MXNetIndexError, MXNetValueError
 from .._kernels import require
 
 _softmax_kernel = require('softmax')
@@ -485,8 +485,15 @@ def take_backward(dy, indices, axis, mode, da, req):
 
 
 def _fix_indices(indices, size, mode):
-    """Integer indices (MXNet passes them as floats: they truncate) clipped or wrapped into range."""
+    """Integer indices (MXNet passes them as floats: they truncate) clipped or wrapped into
+    range; ``mode='raise'`` rejects any index outside [0, size)."""
     idx = np.asarray(indices).astype(np.int64)
+    if mode == 'raise':
+        bad = (idx < 0) | (idx >= size)
+        if bad.any():
+            raise MXNetIndexError('take: index %d is out of range for an axis of size %d '
+                                  "(mode='raise')" % (idx[bad].flat[0], size))
+        return idx
     return np.mod(idx, size) if mode == 'wrap' else np.clip(idx, 0, size - 1)
 
 

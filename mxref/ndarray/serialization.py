@@ -198,19 +198,33 @@ def save_to_bytes(data):
     return b''.join(parts)
 
 
+def _new_file_mode(fname):
+    """The mode an ordinary write would give: the old file's, else 0666 less the umask."""
+    try:
+        return os.stat(fname).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def atomic_write(fname, payload):
     """Write ``payload`` (bytes or str) to ``fname`` through a temporary file and a rename,
     so a crash never leaves a half-written file behind."""
     fname = os.fspath(fname)
     directory = os.path.dirname(os.path.abspath(fname))
     mode = 'wb' if isinstance(payload, (bytes, bytearray)) else 'w'
-    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(fname) + '.', suffix='.tmp',
-                               dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(fname) + '.', suffix='.tmp',
+                                   dir=directory)
+    except OSError as err:
+        raise MXNetValueError('cannot write %r: %s' % (fname, err.strerror)) from None
     try:
         with os.fdopen(fd, mode) as f:
             f.write(payload)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _new_file_mode(fname))
         os.replace(tmp, fname)
     except BaseException:
         if os.path.exists(tmp):

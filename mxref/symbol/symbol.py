@@ -419,9 +419,10 @@ class Symbol:
     def __getattr__(self, name):
         if name.startswith('_') or name not in _FLUENT:
             raise AttributeError("'Symbol' object has no attribute '%s'" % name)
+        op_name = 'Cast' if name == 'astype' else name
 
         def method(*args, **kwargs):
-            return create_symbol(name, (self,) + args, kwargs)
+            return create_symbol(op_name, (self,) + args, kwargs)
         method.__name__ = name
         method.__doc__ = 'Same as ``mx.sym.%s(self, ...)``.' % name
         return method
@@ -501,6 +502,10 @@ def Variable(name, attr=None, shape=None, lr_mult=None, wd_mult=None, dtype=None
     if wd_mult is not None:
         attrs['__wd_mult__'] = str(wd_mult)
     if dtype is not None:
+        if np.dtype(dtype) not in _DTYPE_TO_FLAG:
+            raise MXNetTypeError('Variable %r: dtype %s is not supported; use one of %s'
+                                 % (name, np.dtype(dtype).name,
+                                    ', '.join(sorted(d.name for d in _DTYPE_TO_FLAG))))
         attrs['__dtype__'] = str(_DTYPE_TO_FLAG[np.dtype(dtype)])
     if init is not None:
         attrs['__init__'] = init if isinstance(init, str) else init.dumps()
