@@ -8,20 +8,38 @@ truncated toward zero, then clipped into ``[0, size)`` (mode 'clip') or wrapped 
 """
 import numpy as np
 
-from ...base import MXNetTypeError
+from ...base import MXNetIndexError, MXNetTypeError
 from . import geometry, runtime
 from .elementwise import fill, new_buffer, run_expression
+from .reduce import _reduce_kernel
 
 __all__ = ['take', 'take_backward', 'pick', 'pick_backward', 'one_hot', 'clean_indices']
 
 _CLEAN = {'clip': 'fmin(fmax(trunc(i), 0), n - 1)', 'wrap': 'mod(trunc(i), n)',
-          'raise': 'fmin(fmax(trunc(i), 0), n - 1)'}
+          'raise': 'trunc(i)'}
 
 
 def clean_indices(indices, size, mode):
-    """int64 positions in ``[0, size)`` from any index buffer (see the module docstring)."""
+    """int64 positions in ``[0, size)`` from any index buffer (see the module docstring).
+
+    ``mode='raise'`` checks instead of clipping: the out-of-range indices are counted on the
+    GPU, and only that count (one number) is read back; if it is not zero, the offending
+    index is looked up and reported, as the CPU backend does.
+    """
     out = new_buffer(indices.shape, np.int64)
     run_expression(_CLEAN[mode], out, 'write', {'i': indices, 'n': int(size)})
+    if mode == 'raise' and out.size:
+        flags = new_buffer((1, out.size), np.int64)
+        run_expression('(i < 0) + (i >= n)', flags, 'write',
+                       {'i': out.view((1, out.size)), 'n': int(size)})
+        count = new_buffer((1,), np.int64)
+        _reduce_kernel('sum', flags, (1,), count, 'write')
+        from .memory import to_numpy
+        if to_numpy(count)[0]:
+            idx = to_numpy(out).reshape(-1)
+            bad = idx[(idx < 0) | (idx >= size)][0]
+            raise MXNetIndexError("take: index %d is out of range for an axis of size %d "
+                                  "(mode='raise')" % (bad, size))
     return out
 
 
