@@ -192,6 +192,29 @@ def _to_nd(values, ctx, dtype):
             else nd_array(np.asarray(v), ctx=ctx, dtype=dtype) for k, v in values.items()}
 
 
+def _central_differences(executor, location, aux_states, eps, loss):
+    """``{name: d loss / d argument}`` by central differences, moving one element of one
+    argument at a time (auxiliary states are restored before every evaluation)."""
+    grads = {}
+    for name, value in location.items():
+        value = np.asarray(value)
+        grad = np.zeros(value.shape, dtype=np.float64)
+        flat = value.reshape(-1).copy()
+        for i in range(flat.size):
+            original = flat[i]
+            for sign in (1, -1):
+                flat[i] = original + sign * eps
+                executor.arg_dict[name][:] = flat.reshape(value.shape)
+                for aux_name, aux_value in (aux_states or {}).items():
+                    executor.aux_dict[aux_name][:] = aux_value
+                grad.flat[i] += sign * loss()
+            flat[i] = original
+            grad.flat[i] /= 2 * eps
+        executor.arg_dict[name][:] = value
+        grads[name] = grad
+    return grads
+
+
 def numeric_grad(executor, location, aux_states=None, eps=1e-4, use_forward_train=True,
                  dtype=np.float32):
     """Central finite differences of ``sum(outputs)`` w.r.t. each array in ``location``.
@@ -202,25 +225,8 @@ def numeric_grad(executor, location, aux_states=None, eps=1e-4, use_forward_trai
         outputs = executor.forward(is_train=use_forward_train)
         return sum(float(np.sum(o.asnumpy(), dtype=np.float64)) for o in outputs)
 
-    grads = {}
-    for name, value in location.items():
-        value = np.asarray(value, dtype=dtype)
-        grad = np.zeros(value.shape, dtype=np.float64)
-        flat = value.reshape(-1).copy()
-        for i in range(flat.size):
-            original = flat[i]
-            for sign in (1, -1):
-                flat[i] = original + sign * eps
-                executor.arg_dict[name][:] = flat.reshape(value.shape)
-                if aux_states:
-                    for aux_name, aux_value in aux_states.items():
-                        executor.aux_dict[aux_name][:] = aux_value
-                grad.flat[i] += sign * total()
-            flat[i] = original
-            grad.flat[i] /= 2 * eps
-        executor.arg_dict[name][:] = value
-        grads[name] = grad
-    return grads
+    location = {k: np.asarray(v, dtype=dtype) for k, v in location.items()}
+    return _central_differences(executor, location, aux_states, eps, total)
 
 
 def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=None, rtol=None,
@@ -285,24 +291,10 @@ def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=None, rto
         return sum(float(np.sum(o.asnumpy().astype(np.float64) * p))
                    for o, p in zip(outputs, projections))
 
+    numeric = _central_differences(numeric_executor, {n: location[n] for n in grad_nodes},
+                                   aux_states, eps, loss)
     for name in grad_nodes:
-        value = location[name]
-        numeric = np.zeros(value.shape, dtype=np.float64)
-        flat = value.reshape(-1).copy()
-        for i in range(flat.size):
-            original = flat[i]
-            results = []
-            for sign in (1, -1):
-                flat[i] = original + sign * eps
-                numeric_executor.arg_dict[name][:] = flat.reshape(value.shape)
-                if aux_states:
-                    for aux_name, aux_value in aux_states.items():
-                        numeric_executor.aux_dict[aux_name][:] = aux_value
-                results.append(loss())
-            flat[i] = original
-            numeric.flat[i] = (results[0] - results[1]) / (2 * eps)
-        numeric_executor.arg_dict[name][:] = value
-        assert_almost_equal(numeric, symbolic[name], rtol=rtol, atol=atol,
+        assert_almost_equal(numeric[name], symbolic[name], rtol=rtol, atol=atol,
                             names=('NUMERICAL_%s' % name, 'BACKWARD_%s' % name))
 
 

@@ -526,7 +526,9 @@ def _call_function(op_name, args, kwargs):
     out = kwargs.pop('out', None)
     kwargs.pop('name', None)
     positional, keyword, attrs = split_call(op_cls, op_name, args, kwargs, NDArray)
-    op = op_cls(attrs)
+    first = positional[0] if positional else next(iter(keyword.values()), None)
+    ctx = first._ctx if first is not None else _context_attr(attrs.get('ctx'))
+    op = _cached_op(op_cls, attrs, ctx)            # parsed once, reused by invoke
     slots = bind_inputs(op, positional, keyword)
     check_no_missing(op, slots, 'an NDArray call')
     return invoke(op_cls, slots, attrs, out=out)
