@@ -697,7 +697,8 @@ def softmax_output_grad(prob, label, dx, req, grad_scale=1.0, ignore_label=-1.0,
 
 
 # ----------------------------------------------------------------------------------------------
-# fused optimizer updates (mxref/_kernels/optimizer.pyx), in place
+# optimizer updates: fused Cython kernels (mxref/_kernels/optimizer.pyx), in place; the GPU
+# has its own, and both fall back to the same formulas in the expression language
 # ----------------------------------------------------------------------------------------------
 def _clipped(expr, clip_gradient):
     """``expr`` clipped to [-clip_gradient, clip_gradient] (no clipping when None or <= 0)."""
@@ -734,10 +735,15 @@ def sgd_update(weight, grad, lr, wd=0.0, rescale_grad=1.0, clip_gradient=None):
 
 def sgd_mom_update(weight, grad, mom, lr, wd=0.0, momentum=0.0, rescale_grad=1.0,
                    clip_gradient=None):
-    """MXNet's ``sgd_mom_update``, in place::
+    """MXNet's ``sgd_mom_update``, in place.
+
+    The update::
 
         mom    = momentum * mom - lr * wd * weight - lr * clip(rescale_grad * grad)
         weight = weight + mom
+
+    One pass of the Cython kernel for contiguous float32/float64 buffers; other buffers take
+    the elementwise expressions.
 
     >>> w, g, m = np.ones(2, np.float32), np.ones(2, np.float32), np.zeros(2, np.float32)
     >>> sgd_mom_update(w, g, m, lr=0.1, momentum=0.9)
@@ -757,7 +763,9 @@ def sgd_mom_update(weight, grad, mom, lr, wd=0.0, momentum=0.0, rescale_grad=1.0
 
 def adam_update(weight, grad, mean, var, lr, beta1=0.9, beta2=0.999, epsilon=1e-8, wd=0.0,
                 rescale_grad=1.0, clip_gradient=None):
-    """MXNet's ``adam_update`` (``lr`` already holds the bias correction), in place::
+    """MXNet's ``adam_update`` (``lr`` already holds the bias correction), in place.
+
+    The update::
 
         G      = clip(rescale_grad * grad + wd * weight)
         mean   = beta1 * mean + (1 - beta1) * G

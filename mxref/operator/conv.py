@@ -43,11 +43,11 @@ def _as_2d(values, fill):
 
 
 def _view_2d(B, buf):
-    """An (N, C, W) buffer as (N, C, 1, W); 4-D buffers unchanged (None, a gradient that is
-    not requested, stays None)."""
-    if buf is None or buf.ndim != 3:
-        return buf
-    return B.reshape(buf, buf.shape[:2] + (1,) + buf.shape[2:])
+    """An (N, C, W) buffer as (N, C, 1, W); 4-D buffers (and None, a gradient nobody asked
+    for) unchanged."""
+    if buf is None:
+        return None
+    return B.reshape(buf, buf.shape[:2] + (1,) + buf.shape[2:]) if buf.ndim == 3 else buf
 
 
 def _check_float(op, dtype):
