@@ -24,7 +24,6 @@ the 0.9915 MXNet.jl reports).
 # MXNet.jl trains this network on a GPU; we use one when PyCUDA finds one, else the CPU.
 import os
 import tempfile
-
 import warnings
 
 import numpy as np
