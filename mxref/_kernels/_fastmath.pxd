@@ -1,6 +1,6 @@
 # Branch-free float32 math that loops can vectorise (libm's expf is a function call they
-# cannot).  cimport it: ``from ._fastmath cimport fast_expf``.  The same exp as the one
-# softmax.pyx defines for itself.
+# cannot).  cimport it: ``from ._fastmath cimport fast_expf`` (softmax.pyx and
+# activation.pyx do).
 
 cdef extern from *:
     """

@@ -25,7 +25,7 @@ contiguous memory::
         for k in range(n): y[o, k, i] = exp(...); s[i] += y[o, k, i]
         for k in range(n): y[o, k, i] *= 1 / s[i]
 
-float32 uses :func:`_expf`, a branch-free exp the compiler can vectorise (libm's expf is a
+float32 uses ``fast_expf`` (from ``_fastmath.pxd``), a branch-free exp the compiler can vectorise (libm's expf is a
 function call it cannot); float64 calls libm's exp.  The backward kernels and the
 SoftmaxOutput gradient follow the same two loop nests.
 """
@@ -33,6 +33,7 @@ from cython.parallel cimport prange
 from libc.math cimport exp, log, logf, trunc
 
 from ._parallel cimport threads_for
+from ._fastmath cimport fast_expf
 
 ctypedef fused floating:
     float
@@ -42,42 +43,11 @@ cdef enum:
     LANES = 8           # partial sums/maxima per reduction: the compiler's vector width
     TILE = 64           # neighbouring lines handled together when inner > 1
 
-cdef extern from *:
-    """
-    #include <string.h>
-    /* exp(x) for float32 without a function call, so loops over it vectorise.
-       exp(x) = 2^k * exp(r) with k = round(x / ln 2) and |r| <= ln(2)/2; exp(r) by a degree-6
-       polynomial (Cephes' expf coefficients, about 1 ulp), 2^k written into the exponent bits.
-       Results below the smallest normal float (x < -87.33) are flushed to 0 (so exp(-inf) = 0);
-       x > 88.37 saturates at 2.4e38; NaN stays NaN. */
-    static inline float mxref_expf(float x) {
-        const float big = 88.3762626647949f, small = -87.3365447505531f;
-        float xc = x > big ? big : x;
-        xc = xc < small ? small : xc;
-        float k = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round */
-        float r = xc - k * 0.693359375f;
-        r = r - k * -2.12194440e-4f;
-        float p = 1.9875691500e-4f;
-        p = p * r + 1.3981999507e-3f;
-        p = p * r + 8.3334519073e-3f;
-        p = p * r + 4.1665795894e-2f;
-        p = p * r + 1.6666665459e-1f;
-        p = p * r + 5.0000001201e-1f;
-        p = p * r * r + r + 1.0f;
-        int bits = ((int)k + 127) << 23;
-        float scale;
-        memcpy(&scale, &bits, sizeof scale);
-        float result = p * scale;
-        result = x < small ? 0.0f : result;
-        return x != x ? x : result;
-    }
-    """
-    float _expf "mxref_expf"(float x) noexcept nogil
 
 
 cdef inline floating _exp(floating x) noexcept nogil:
     if floating is float:
-        return _expf(x)
+        return fast_expf(x)
     else:
         return exp(x)
 
