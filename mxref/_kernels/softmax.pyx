@@ -25,8 +25,8 @@ contiguous memory::
         for k in range(n): y[o, k, i] = exp(...); s[i] += y[o, k, i]
         for k in range(n): y[o, k, i] *= 1 / s[i]
 
-float32 uses ``fast_expf`` (from ``_fastmath.pxd``), a branch-free exp the compiler can vectorise (libm's expf is a
-function call it cannot); float64 calls libm's exp.  The backward kernels and the
+float32 uses ``fast_expf`` (from ``_fastmath.pxd``), a branch-free exp the compiler can
+vectorise (libm's expf is a function call it cannot); float64 calls libm's exp.  The backward kernels and the
 SoftmaxOutput gradient follow the same two loop nests.
 """
 from cython.parallel cimport prange
