@@ -5,16 +5,30 @@
 
 Compiler directives are set once here, not in each file: no bounds or wraparound checks,
 C division, and OpenMP for ``prange`` (set MXREF_NO_OPENMP=1 to build without it).
+
+C flags: ``-O3`` (vectorisation), ``-fno-trapping-math`` (lets the compiler turn
+``a if a > b else b`` into vector max/blend instructions; we never read floating-point
+exception flags) and ``-fno-math-errno`` (sqrt and friends inline; nothing reads errno).
+Neither changes any result, unlike ``-ffast-math``, which we do not use.
+
+``-march=native`` lets those loops use the building CPU's widest vectors (AVX2 + FMA here:
+softmax runs twice as fast as with the default SSE2).  The kernels are compiled on the machine
+that runs them (``pip install -e .``); to build for other machines set ``MXREF_MARCH`` to
+another target (``MXREF_MARCH=x86-64-v2``) or to an empty string for the compiler's default.
 """
 import glob
 import os
+import platform
 
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 OPENMP = os.environ.get('MXREF_NO_OPENMP') != '1'
-COMPILE_ARGS = ['-O3'] + (['-fopenmp'] if OPENMP else [])
+MARCH = os.environ.get('MXREF_MARCH',
+                       'native' if platform.machine().lower() in ('x86_64', 'amd64') else '')
+COMPILE_ARGS = (['-O3', '-fno-trapping-math', '-fno-math-errno']
+                + (['-march=' + MARCH] if MARCH else []) + (['-fopenmp'] if OPENMP else []))
 LINK_ARGS = ['-fopenmp'] if OPENMP else []
 
 extensions = [

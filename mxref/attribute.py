@@ -8,25 +8,12 @@
 """
 import threading
 
-from .base import MXNetTypeError
+from .base import MXNetTypeError, ScopedDefault
 
 __all__ = ['AttrScope']
 
 
-class _CurrentProperty(type):
-    """Gives the class a ``current`` property (``AttrScope.current``), as MXNet has."""
-
-    @property
-    def current(cls):
-        """The active scope (an empty one outside any ``with`` block)."""
-        return cls._active()
-
-    @current.setter
-    def current(cls, scope):
-        AttrScope._current.value = scope
-
-
-class AttrScope(metaclass=_CurrentProperty):
+class AttrScope(metaclass=ScopedDefault):
     """Holds string attributes; nested scopes add to (and override) the outer ones."""
     _current = threading.local()
 
@@ -35,26 +22,27 @@ class AttrScope(metaclass=_CurrentProperty):
             if not isinstance(value, str):
                 raise MXNetTypeError("AttrScope: attribute %r must be a string, got %r"
                                      % (key, value))
-        self._attr = kwargs
+        self._attr = kwargs              # this scope's own attributes
+        self._in_effect = dict(kwargs)   # with the enclosing scopes' while entered
         self._old_scope = None
 
     def get(self, attr):
-        """Merge this scope's attributes under ``attr`` (the explicit ones win)."""
-        merged = dict(self._attr)
+        """The attributes in effect, updated with ``attr`` (the explicit ones win)."""
+        merged = dict(self._in_effect)
         if attr:
             merged.update(attr)
         return merged
 
     def __enter__(self):
         self._old_scope = AttrScope._active()
-        merged = dict(self._old_scope._attr)
-        merged.update(self._attr)
-        self._attr = merged
+        self._in_effect = dict(self._old_scope._in_effect)
+        self._in_effect.update(self._attr)
         AttrScope._current.value = self
         return self
 
     def __exit__(self, *exc):
         AttrScope._current.value = self._old_scope
+        self._in_effect = dict(self._attr)
 
     @staticmethod
     def _active():

@@ -8,8 +8,16 @@ import numbers
 
 import numpy as np
 
-__all__ = ['MXNetError', 'MXNetValueError', 'MXNetTypeError', 'MXNetIndexError',
+__all__ = ['DTYPE_OF_FLAG', 'FLAG_OF_DTYPE', 'MXNetError', 'MXNetValueError', 'MXNetTypeError', 'MXNetIndexError',
            'MXNetKeyError', 'string_types', 'numeric_types', 'integer_types']
+
+# MXNet's integer codes for element types (mshadow's type flags): in .params files and in a
+# variable's __dtype__ attribute.
+DTYPE_OF_FLAG = {0: np.dtype(np.float32), 1: np.dtype(np.float64), 2: np.dtype(np.float16),
+                 3: np.dtype(np.uint8), 4: np.dtype(np.int32), 5: np.dtype(np.int8),
+                 6: np.dtype(np.int64), 7: np.dtype(np.bool_), 8: np.dtype(np.int16),
+                 9: np.dtype(np.uint16), 10: np.dtype(np.uint32), 11: np.dtype(np.uint64)}
+FLAG_OF_DTYPE = {dtype: flag for flag, dtype in DTYPE_OF_FLAG.items()}
 
 string_types = (str,)
 numeric_types = (float, int, np.generic, numbers.Number)
@@ -42,3 +50,16 @@ class MXNetKeyError(MXNetError, KeyError):
 def py_str(value):
     """Return ``value`` as ``str`` (bytes are decoded as UTF-8)."""
     return value.decode('utf-8') if isinstance(value, bytes) else str(value)
+
+
+class ScopedDefault(type):
+    """Metaclass giving a class MXNet's ``current`` class property (``NameManager.current``,
+    ``AttrScope.current``): the instance active in this thread, made on first use."""
+
+    @property
+    def current(cls):
+        return cls._active()
+
+    @current.setter
+    def current(cls, value):
+        cls._current.value = value

@@ -134,13 +134,16 @@ class Executor:
 
         # head gradients: given by the caller unless the producing operator ignores them
         written = set()
-        self._head_grads = []                          # (output index, buffer)
+        self._head_grads = []                          # (output index, request, buffer)
         for k, (node, i) in enumerate(symbol._outputs):
             if not needs_grad[id(node)]:
                 continue
             if node.op is None or node.operator().uses_out_grad:
-                self._head_grads.append((k, (id(node), i), grad_of[(id(node), i)]))
-                written.add((id(node), i))
+                entry = (id(node), i)
+                accumulate = entry in written or (node.op is None
+                                                  and self._grad_req[node.name] == 'add')
+                self._head_grads.append((k, 'add' if accumulate else 'write', grad_of[entry]))
+                written.add(entry)
 
         steps = []
         for node in order:
@@ -228,7 +231,7 @@ class Executor:
             if grad is not None and not isinstance(grad, NDArray):
                 raise MXNetTypeError('backward: inputs must be NDArray, got %s'
                                      % type(grad).__name__)
-        for k, _, buf in self._head_grads:
+        for k, req, buf in self._head_grads:
             if k >= len(out_grads) or out_grads[k] is None:
                 raise MXNetValueError(
                     'Because the last operator is not Loss function, head_gradient is required '
@@ -239,7 +242,7 @@ class Executor:
             if tuple(given.shape) != tuple(buf.shape):
                 raise MXNetValueError('backward: head gradient %d has shape %s, output is %s'
                                       % (k, given.shape, buf.shape))
-            self._backend.copy(given.handle, buf)
+            self._backend.store(buf, given.handle, req)
         for array in self._zero_grads:
             array[:] = 0
         for step in self._backward_steps:

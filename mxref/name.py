@@ -14,23 +14,12 @@ mlp_fc1
 """
 import threading
 
+from .base import ScopedDefault
+
 __all__ = ['NameManager', 'Prefix']
 
 
-class _CurrentProperty(type):
-    """Gives the class a ``current`` property (``NameManager.current``), as MXNet has."""
-
-    @property
-    def current(cls):
-        """The active manager (a process-wide default outside any ``with`` block)."""
-        return cls._active()
-
-    @current.setter
-    def current(cls, manager):
-        NameManager._current.value = manager
-
-
-class NameManager(metaclass=_CurrentProperty):
+class NameManager(metaclass=ScopedDefault):
     """Hands out unique names ``hint + counter``; use it as a ``with`` block to start afresh."""
     _current = threading.local()
 

@@ -19,7 +19,7 @@ __all__ = ['default_context', 'set_default_context', 'default_dtype', 'default_r
            'default_atols', 'default_numeric_eps', 'get_rtol', 'get_atol', 'almost_equal',
            'assert_almost_equal', 'same', 'rand_ndarray', 'rand_shape_2d', 'rand_shape_3d',
            'rand_shape_nd', 'numeric_grad', 'check_numeric_gradient', 'check_symbolic_forward',
-           'check_symbolic_backward', 'check_consistency', 'assert_exception']
+           'check_symbolic_backward', 'check_consistency', 'assert_exception', 'get_mnist']
 
 _default_ctx = [None]
 
@@ -192,6 +192,29 @@ def _to_nd(values, ctx, dtype):
             else nd_array(np.asarray(v), ctx=ctx, dtype=dtype) for k, v in values.items()}
 
 
+def _central_differences(executor, location, aux_states, eps, loss):
+    """``{name: d loss / d argument}`` by central differences, moving one element of one
+    argument at a time (auxiliary states are restored before every evaluation)."""
+    grads = {}
+    for name, value in location.items():
+        value = np.asarray(value)
+        grad = np.zeros(value.shape, dtype=np.float64)
+        flat = value.reshape(-1).copy()
+        for i in range(flat.size):
+            original = flat[i]
+            for sign in (1, -1):
+                flat[i] = original + sign * eps
+                executor.arg_dict[name][:] = flat.reshape(value.shape)
+                for aux_name, aux_value in (aux_states or {}).items():
+                    executor.aux_dict[aux_name][:] = aux_value
+                grad.flat[i] += sign * loss()
+            flat[i] = original
+            grad.flat[i] /= 2 * eps
+        executor.arg_dict[name][:] = value
+        grads[name] = grad
+    return grads
+
+
 def numeric_grad(executor, location, aux_states=None, eps=1e-4, use_forward_train=True,
                  dtype=np.float32):
     """Central finite differences of ``sum(outputs)`` w.r.t. each array in ``location``.
@@ -202,25 +225,8 @@ def numeric_grad(executor, location, aux_states=None, eps=1e-4, use_forward_trai
         outputs = executor.forward(is_train=use_forward_train)
         return sum(float(np.sum(o.asnumpy(), dtype=np.float64)) for o in outputs)
 
-    grads = {}
-    for name, value in location.items():
-        value = np.asarray(value, dtype=dtype)
-        grad = np.zeros(value.shape, dtype=np.float64)
-        flat = value.reshape(-1).copy()
-        for i in range(flat.size):
-            original = flat[i]
-            for sign in (1, -1):
-                flat[i] = original + sign * eps
-                executor.arg_dict[name][:] = flat.reshape(value.shape)
-                if aux_states:
-                    for aux_name, aux_value in aux_states.items():
-                        executor.aux_dict[aux_name][:] = aux_value
-                grad.flat[i] += sign * total()
-            flat[i] = original
-            grad.flat[i] /= 2 * eps
-        executor.arg_dict[name][:] = value
-        grads[name] = grad
-    return grads
+    location = {k: np.asarray(v, dtype=dtype) for k, v in location.items()}
+    return _central_differences(executor, location, aux_states, eps, total)
 
 
 def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=None, rtol=None,
@@ -285,24 +291,10 @@ def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=None, rto
         return sum(float(np.sum(o.asnumpy().astype(np.float64) * p))
                    for o, p in zip(outputs, projections))
 
+    numeric = _central_differences(numeric_executor, {n: location[n] for n in grad_nodes},
+                                   aux_states, eps, loss)
     for name in grad_nodes:
-        value = location[name]
-        numeric = np.zeros(value.shape, dtype=np.float64)
-        flat = value.reshape(-1).copy()
-        for i in range(flat.size):
-            original = flat[i]
-            results = []
-            for sign in (1, -1):
-                flat[i] = original + sign * eps
-                numeric_executor.arg_dict[name][:] = flat.reshape(value.shape)
-                if aux_states:
-                    for aux_name, aux_value in aux_states.items():
-                        numeric_executor.aux_dict[aux_name][:] = aux_value
-                results.append(loss())
-            flat[i] = original
-            numeric.flat[i] = (results[0] - results[1]) / (2 * eps)
-        numeric_executor.arg_dict[name][:] = value
-        assert_almost_equal(numeric, symbolic[name], rtol=rtol, atol=atol,
+        assert_almost_equal(numeric[name], symbolic[name], rtol=rtol, atol=atol,
                             names=('NUMERICAL_%s' % name, 'BACKWARD_%s' % name))
 
 
@@ -418,3 +410,52 @@ def check_consistency(sym, ctx_list, scale=1.0, grad_req='write', arg_params=Non
                 raise
     return {'outputs': truth[1], 'grads': truth[2]}
 
+
+
+def get_mnist():
+    """The MNIST dataset as NumPy arrays, as MXNet's ``mx.test_utils.get_mnist``.
+
+    Returns a dict with ``train_data`` (60000, 1, 28, 28) and ``test_data`` (10000, 1, 28, 28),
+    float32 pixels scaled by 1/255 into [0, 1], and ``train_label`` / ``test_label``, int8
+    digits 0-9 (the dtypes MXNet returns).
+
+    The four IDX files come from :func:`mxref.datasets.mnist_files`: ``$MXREF_DATA_DIR/mnist``,
+    else the cache (``~/.mxref/datasets``), else a download checked against its SHA-256.  A
+    file that does not parse (corrupt or truncated) raises
+    :class:`mxref.datasets.DatasetError` naming it; if it was in the download cache it is
+    deleted, so the next call downloads it again.
+
+    >>> mnist = get_mnist()                                        # doctest: +SKIP
+    >>> mnist['train_data'].shape, mnist['test_label'][:5]         # doctest: +SKIP
+    ((60000, 1, 28, 28), array([7, 2, 1, 0, 4], dtype=int8))
+    """
+    from . import datasets
+    from .io.idx import IDXFormatError, read_idx
+
+    files = datasets.mnist_files()
+    arrays = {}
+    for key, path in files.items():
+        try:
+            arrays[key] = read_idx(path)
+        except IDXFormatError as err:
+            cached = os.path.abspath(path).startswith(os.path.abspath(datasets.cache_dir())
+                                                      + os.sep)
+            if cached:
+                os.unlink(path)
+            raise datasets.DatasetError(
+                'get_mnist: the MNIST file %s is corrupt (%s); %s' % (
+                    path, err, 'it was removed from the cache, call again to download it'
+                    if cached else 'replace it with a good copy')) from None
+    result = {}
+    for part in ('train', 'test'):
+        images, labels = arrays[part + '_data'], arrays[part + '_label']
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise datasets.DatasetError(
+                'get_mnist: %s holds images of shape %s and %s labels of shape %s; expected '
+                '(count, 28, 28) and (count,)' % (files[part + '_data'], images.shape,
+                                                  files[part + '_label'], labels.shape))
+        result[part + '_data'] = (images.reshape(len(images), 1, images.shape[1],
+                                                 images.shape[2]).astype(np.float32)
+                                  / np.float32(255))
+        result[part + '_label'] = labels.astype(np.int8)
+    return result

@@ -196,3 +196,19 @@ def test_monitor_callback(ctx):
     executor.forward()
     assert seen == [('fc1_output', (2, 5)), ('act_output', (2, 5)), ('fc2_output', (2, 3)),
                     ('softmax_output', (2, 3))]
+
+
+def test_variable_heads_accumulate_with_add(ctx):
+    """A variable that is itself an output keeps accumulating under grad_req='add'."""
+    x = mx.sym.Variable('x')
+    grads = {'x': mx.nd.full((2,), 5, ctx)}
+    executor = mx.sym.Group([x, x * 2]).bind(ctx, {'x': mx.nd.ones((2,), ctx)},
+                                             args_grad=grads, grad_req='add')
+    for _ in range(2):
+        executor.forward(is_train=True)
+        executor.backward([mx.nd.ones((2,), ctx), mx.nd.ones((2,), ctx)])
+    assert grads['x'].asnumpy().tolist() == [11, 11]
+    twice = mx.sym.Group([x, x]).simple_bind(ctx, x=(2,))
+    twice.forward(is_train=True)
+    twice.backward([mx.nd.ones((2,), ctx), mx.nd.full((2,), 2, ctx)])
+    assert twice.grad_dict['x'].asnumpy().tolist() == [3, 3]

@@ -382,6 +382,7 @@ def test_every_operator_has_a_case():
 
 # operators tested in other files (name -> file)
 OTHER_TESTS = {
+    'Convolution': 'test_conv_pool.py', 'Pooling': 'test_conv_pool.py',
     'SequenceMask': 'test_sequence_ops.py', 'SequenceLast': 'test_sequence_ops.py',
     'SequenceReverse': 'test_sequence_ops.py', 'reverse': 'test_sequence_ops.py',
 }

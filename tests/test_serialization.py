@@ -116,3 +116,15 @@ def test_save_is_atomic(tmp_path, monkeypatch):
         mx.nd.save(str(fname), [mx.nd.zeros((3,))])
     assert fname.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ['w.params']
+
+
+def test_saved_files_have_ordinary_permissions(tmp_path):
+    fname = tmp_path / 'p.params'
+    old = os.umask(0o022)
+    try:
+        mx.nd.save(str(fname), [mx.nd.ones((1,))])
+    finally:
+        os.umask(old)
+    assert (fname.stat().st_mode & 0o777) == 0o644
+    with pytest.raises(ValueError, match="cannot write '/nonexistent"):
+        mx.nd.save('/nonexistent/dir/x.params', [mx.nd.ones((1,))])

@@ -290,3 +290,12 @@ def test_current_scopes_are_class_properties():
     assert mx.AttrScope.current.get(None) == {}
     with pytest.raises(TypeError, match='must be a string'):
         mx.AttrScope(group=4)
+
+
+def test_attr_scope_can_be_entered_again():
+    inner = mx.AttrScope(b='2')
+    with mx.AttrScope(a='1'):
+        with inner:
+            assert mx.sym.Variable('x').list_attr() == {'a': '1', 'b': '2'}
+    with inner:
+        assert mx.sym.Variable('y').list_attr() == {'b': '2'}

@@ -19,12 +19,17 @@ class GPUUnavailableError(MXNetError):
     """Raised when a GPU context is used but PyCUDA, a driver or the device is missing."""
 
 
+_cpu = []                           # the CPU backend module, once imported
+
+
 def get(ctx):
     """Return the backend module that runs code for context ``ctx``."""
     if ctx.device_type == 'gpu':
         return _gpu_backend(ctx.device_id)
-    from . import cpu
-    return cpu
+    if not _cpu:                   # imported on first use (it loads the compiled kernels)
+        from . import cpu
+        _cpu.append(cpu)
+    return _cpu[0]
 
 
 def _gpu_backend(device_id):

@@ -8,9 +8,8 @@ arithmetic, comparisons and the functions named in :data:`FUNCTIONS`.
 >>> sorted(FUNCTIONS)[:4]
 ['arccos', 'arccosh', 'arcsin', 'arcsinh']
 """
-import math
-
 import numpy as np
+from scipy import special
 
 __all__ = ['FUNCTIONS', 'numpy_namespace']
 
@@ -37,26 +36,24 @@ def _div(a, b):
     return np.true_divide(a, b)
 
 
-_lgamma = np.vectorize(math.lgamma, otypes=[np.float64])
-_erf = np.vectorize(math.erf, otypes=[np.float64])
+def _power(a, b):
+    """a ** b; for integers the result truncates toward zero (2 ** -1 is 0), as in MXNet."""
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.dtype.kind in 'iub' and b.dtype.kind in 'iub':
+        with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
+            value = np.trunc(np.power(a.astype(np.float64), b))
+        return value.astype(np.result_type(a, b))
+    return np.power(a, b)
 
 
-def _gamma(x):
-    return np.vectorize(math.gamma, otypes=[np.float64])(x).astype(np.result_type(x, np.float32))
-
-
-def _digamma(x):
-    """psi(x) by the recurrence psi(x) = psi(x+1) - 1/x up to x >= 6, then the asymptotic series."""
-    x = np.array(x, dtype=np.float64)
-    result = np.zeros_like(x)
-    while np.any(x < 6):
-        small = x < 6
-        result[small] -= 1.0 / x[small]
-        x[small] += 1
-    inv2 = 1.0 / (x * x)
-    result += (np.log(x) - 0.5 / x
-               - inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 / 132)))))
-    return result
+def _float_result(function):
+    """Apply a SciPy special function, keeping float32 inputs float32."""
+    def apply(x):
+        x = np.asarray(x)
+        return function(x).astype(np.result_type(x, np.float32), copy=False)
+    apply.__name__ = function.__name__
+    return apply
 
 
 def _where(cond, a, b):
@@ -74,10 +71,12 @@ FUNCTIONS = {
     'fabs': np.fabs, 'sign': _sign, 'floor': np.floor, 'ceil': np.ceil,
     'rint': np.rint, 'trunc': np.trunc,
     'round': lambda x: np.where(x >= 0, np.floor(x + 0.5), np.ceil(x - 0.5)),
-    'fmax': np.maximum, 'fmin': np.minimum, 'power': np.power, 'hypot': np.hypot,
-    'mod': _mod, 'div': _div, 'where': _where, 'erf': lambda x: _erf(x).astype(np.result_type(x, np.float32)),
-    'lgamma': lambda x: _lgamma(x).astype(np.result_type(x, np.float32)),
-    'tgamma': _gamma, 'digamma': lambda x: _digamma(x).astype(np.result_type(x, np.float32)),
+    'fmax': np.maximum, 'fmin': np.minimum, 'power': _power, 'hypot': np.hypot,
+    'mod': _mod, 'div': _div, 'where': _where,
+    # special functions: SciPy's vectorised implementations (already a dependency for BLAS);
+    # they return inf/nan at the poles as MXNet does, instead of raising
+    'erf': _float_result(special.erf), 'lgamma': _float_result(special.gammaln),
+    'tgamma': _float_result(special.gamma), 'digamma': _float_result(special.psi),
 }
 
 

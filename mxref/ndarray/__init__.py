@@ -12,6 +12,8 @@ from .ndarray import (NDArray, invoke, array, empty, zeros, ones, full, arange, 
                       from_buffer, concatenate, moveaxis, _call_function)
 from .serialization import save, load, load_frombuffer
 from . import random
+from .binary import *                 # noqa: F401,F403  (maximum, power, add, ...)
+from . import binary
 
 
 def _nd_implementation(op_cls, name, args, kwargs):

@@ -479,7 +479,15 @@ def invoke(op, inputs, attrs, out=None, is_train=False):
     for given, inferred, arg in zip(arg_bufs, in_shapes, op.list_arguments()):
         if inferred is not None and tuple(given.shape) != tuple(inferred):
             op.fail('%s has shape %s, expected %s' % (arg, given.shape, tuple(inferred)))
-    _, out_types, _ = op.infer_type([b.dtype for b in arg_bufs])
+    in_types, out_types, _ = op.infer_type([b.dtype for b in arg_bufs])
+    for given, inferred, arg in zip(arg_bufs, in_types, op.list_arguments()):
+        if inferred is not None and np.dtype(inferred) != given.dtype:
+            op.fail('%s is %s, expected %s (the inputs must agree; convert with astype)'
+                    % (arg, given.dtype, np.dtype(inferred)), error=MXNetTypeError)
+    for shape in out_shapes:
+        if shape is None:
+            op.fail('cannot infer the output shape from the inputs %s'
+                    % [tuple(b.shape) for b in arg_bufs])
     n_visible = op.num_visible_outputs()
     given = out if isinstance(out, (list, tuple)) else ([] if out is None else [out])
     out_bufs, copy_back = [], []
@@ -518,7 +526,9 @@ def _call_function(op_name, args, kwargs):
     out = kwargs.pop('out', None)
     kwargs.pop('name', None)
     positional, keyword, attrs = split_call(op_cls, op_name, args, kwargs, NDArray)
-    op = op_cls(attrs)
+    first = positional[0] if positional else next(iter(keyword.values()), None)
+    ctx = first._ctx if first is not None else _context_attr(attrs.get('ctx'))
+    op = _cached_op(op_cls, attrs, ctx)            # parsed once, reused by invoke
     slots = bind_inputs(op, positional, keyword)
     check_no_missing(op, slots, 'an NDArray call')
     return invoke(op_cls, slots, attrs, out=out)
@@ -543,7 +553,7 @@ def array(source_array, ctx=None, dtype=None):
         except (ValueError, TypeError) as err:
             raise MXNetTypeError('mx.nd.array: cannot convert %s to an array (%s)'
                                  % (type(source_array).__name__, err)) from None
-        if source.dtype == object:
+        if source.dtype.kind not in 'biuf':
             raise MXNetTypeError('mx.nd.array: source must be numeric, got %r' % (source_array,))
     if dtype is None:
         dtype = source.dtype if isinstance(source_array, NDArray) else _DEFAULT_DTYPE
@@ -585,17 +595,17 @@ def arange(start, stop=None, step=1.0, repeat=1, infer_range=False, ctx=None, dt
     >>> mx.nd.arange(3).asnumpy()
     array([0., 1., 2.], dtype=float32)
     """
-    if stop is None:
-        start, stop = 0, start
-    values = np.arange(start, stop, step, dtype=np.float64)
-    if repeat > 1:
-        values = np.repeat(values, repeat)
-    return array(values, ctx=ctx, dtype=_as_dtype(dtype))
+    return invoke('_arange', [], {'start': start, 'stop': stop, 'step': step, 'repeat': repeat,
+                                  'infer_range': infer_range, 'dtype': _as_dtype(dtype),
+                                  'ctx': ctx or current_context()})
 
 
 def _shape(shape):
     if isinstance(shape, (numbers.Integral, np.integer)):
         shape = (int(shape),)
+    if not isinstance(shape, (tuple, list)) or not all(
+            isinstance(n, (numbers.Integral, np.integer)) for n in shape):
+        raise MXNetTypeError('shape must be an int or a tuple of ints, got %r' % (shape,))
     shape = tuple(int(n) for n in shape)
     if any(n < 0 for n in shape):
         raise MXNetValueError('shape %s has a negative dimension' % (shape,))
@@ -627,6 +637,10 @@ def concatenate(arrays, axis=0, always_copy=True):
 def moveaxis(tensor, source, destination):
     """Move axis ``source`` to position ``destination`` (a transpose)."""
     axes = list(range(tensor.ndim))
+    for axis in (source, destination):
+        if not -tensor.ndim <= axis < tensor.ndim:
+            raise MXNetValueError('moveaxis: axis %d is out of range for an array of %d '
+                                  'dimensions' % (axis, tensor.ndim))
     source, destination = source % tensor.ndim, destination % tensor.ndim
     axes.pop(source)
     axes.insert(destination, source)

@@ -26,7 +26,7 @@ import tempfile
 
 import numpy as np
 
-from ..base import MXNetValueError, MXNetTypeError
+from ..base import DTYPE_OF_FLAG, FLAG_OF_DTYPE, MXNetValueError, MXNetTypeError
 from ..context import cpu
 
 __all__ = ['save', 'load', 'load_frombuffer', 'save_to_bytes', 'NDArrayFormatError',
@@ -38,10 +38,6 @@ V2_MAGIC = 0xF993FAC9
 V3_MAGIC = 0xF993FACA
 MAX_NDIM = 32
 
-TYPE_FLAGS = {0: np.float32, 1: np.float64, 2: np.float16, 3: np.uint8, 4: np.int32,
-              5: np.int8, 6: np.int64, 7: np.bool_, 8: np.int16, 9: np.uint16,
-              10: np.uint32, 11: np.uint64}
-FLAG_OF_DTYPE = {np.dtype(t): flag for flag, t in TYPE_FLAGS.items()}
 DEV_TYPES = {'cpu': 1, 'gpu': 2, 'cpu_pinned': 3, 'cpu_shared': 5}
 
 
@@ -106,9 +102,9 @@ def _read_array(reader, index):
     reader.scalar('i', what + ' device type')
     reader.scalar('i', what + ' device id')
     flag = reader.scalar('i', what + ' type flag')
-    if flag not in TYPE_FLAGS:
+    if flag not in DTYPE_OF_FLAG:
         reader.fail('%s has an unknown type flag %d' % (what, flag))
-    dtype = np.dtype(TYPE_FLAGS[flag]).newbyteorder('<')
+    dtype = np.dtype(DTYPE_OF_FLAG[flag]).newbyteorder('<')
     count = int(np.prod(shape, dtype=np.int64))
     raw = reader.take(count * dtype.itemsize, '%s data (%s %s)' % (what, shape, dtype.name))
     return np.frombuffer(raw, dtype=dtype).astype(dtype.newbyteorder('='), copy=True).reshape(shape)
@@ -198,19 +194,33 @@ def save_to_bytes(data):
     return b''.join(parts)
 
 
+def _new_file_mode(fname):
+    """The mode an ordinary write would give: the old file's, else 0666 less the umask."""
+    try:
+        return os.stat(fname).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def atomic_write(fname, payload):
     """Write ``payload`` (bytes or str) to ``fname`` through a temporary file and a rename,
     so a crash never leaves a half-written file behind."""
     fname = os.fspath(fname)
     directory = os.path.dirname(os.path.abspath(fname))
     mode = 'wb' if isinstance(payload, (bytes, bytearray)) else 'w'
-    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(fname) + '.', suffix='.tmp',
-                               dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(fname) + '.', suffix='.tmp',
+                                   dir=directory)
+    except OSError as err:
+        raise MXNetValueError('cannot write %r: %s' % (fname, err.strerror)) from None
     try:
         with os.fdopen(fd, mode) as f:
             f.write(payload)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _new_file_mode(fname))
         os.replace(tmp, fname)
     except BaseException:
         if os.path.exists(tmp):

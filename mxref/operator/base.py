@@ -100,6 +100,9 @@ class Operator:
             setattr(self, key, value)
         self.ctx = None
         self.B = None
+        if self.num_args_param and getattr(self, self.num_args_param) < 1:
+            self.fail('needs at least one input (%s=%d)'
+                      % (self.num_args_param, getattr(self, self.num_args_param)))
         self.setup()
 
     def setup(self):
@@ -176,6 +179,12 @@ class Operator:
     def fail(self, message, error=MXNetValueError):
         """Raise ``error`` with the operator and node name in front of ``message``."""
         raise error("%s '%s': %s" % (self.op_name, self.name, message))
+
+    def check_axis(self, axis, ndim, what='axis'):
+        """``axis`` counted from 0 (negative: from the end), failing unless -ndim <= axis < ndim."""
+        if not -ndim <= axis < ndim:
+            self.fail('%s %d is out of range for an input of %d dimensions' % (what, axis, ndim))
+        return axis % ndim
 
     def check_ndim(self, arg, shape, ndims):
         """Fail unless ``shape`` (of argument ``arg``) has one of the ranks in ``ndims``."""

@@ -10,6 +10,8 @@ MXNet's calling convention is shared by both front ends:
 """
 import inspect
 
+import numpy as np
+
 from ..base import MXNetTypeError, MXNetValueError
 from .base import registered_names, get
 from .params import REQUIRED, attr_string
@@ -33,19 +35,25 @@ def split_call(op_cls, op_name, args, kwargs, input_type):
         elif isinstance(value, (list, tuple)) and value and all(isinstance(v, input_type)
                                                                for v in value):
             positional.extend(value)
+        elif isinstance(value, np.ndarray):
+            raise MXNetTypeError('%s: inputs must be %s, got a numpy.ndarray (convert it with '
+                                 'mx.nd.array)' % (op_name, input_type.__name__))
         else:
             extra.append(value)
     keyword_inputs, attrs = {}, {}
+    optional = {p.name for p in op_cls.params if p.kind.endswith('?')}
     for key, value in kwargs.items():
         if isinstance(value, input_type):
             keyword_inputs[key] = value
-        elif value is not None:
-            attrs[key] = value
+        elif value is not None or key in optional:     # None means "not given" unless the
+            attrs[key] = value                          # parameter accepts None itself
     if extra:
         names = [p.name for p in op_cls.params if p.name not in attrs]
         if len(extra) > len(names):
-            raise MXNetTypeError('%s: too many positional arguments (%d parameters left: %s)'
-                                 % (op_name, len(names), ', '.join(names)))
+            raise MXNetTypeError('%s: too many positional arguments: %r is neither an input '
+                                 '(%s) nor one of the parameters left (%s)'
+                                 % (op_name, extra[len(names)], input_type.__name__,
+                                    ', '.join(names) or 'none'))
         attrs.update(zip(names, extra))
     if op_cls.num_args_param and op_cls.num_args_param not in attrs:
         attrs[op_cls.num_args_param] = len(positional) + len(keyword_inputs)

@@ -16,7 +16,7 @@ __all__ = ['UNARY_MATH', 'UnaryMath', 'BinaryElemwise', 'BinaryBroadcast', 'Bina
 # ----------------------------------------------------------------------------------------------
 # unary math
 # ----------------------------------------------------------------------------------------------
-ZERO_GRAD = '0 * dy'
+ZERO_GRAD = None          # no gradient flows: the input gradient is zero (even where dy is nan)
 
 # name: (forward, gradient, aliases)
 UNARY_MATH = {
@@ -64,8 +64,8 @@ UNARY_MATH = {
     'gammaln':    ('lgamma(x)',                'dy * digamma(x)', ()),
     'logical_not': ('(x == 0)',                ZERO_GRAD, ()),
     '_copy':      ('x',                        'dy', ('identity', '_identity')),
-    'zeros_like': ('0 * x',                    ZERO_GRAD, ()),
-    'ones_like':  ('0 * x + 1',                ZERO_GRAD, ()),
+    'zeros_like': ('0',                        ZERO_GRAD, ()),
+    'ones_like':  ('1',                        ZERO_GRAD, ()),
 }
 
 
@@ -78,13 +78,16 @@ class UnaryMath(Operator):
         self.B.elementwise(self.expr, out_data[0], req[0], x=in_data[0])
 
     def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
+        if self.grad is None:
+            self.B.store(in_grad[0], 0, req[0])
+            return
         self.B.elementwise(self.grad, in_grad[0], req[0], x=in_data[0], y=out_data[0],
                            dy=out_grad[0])
 
 
 def _make_unary(name, expr, grad, aliases):
     doc = ('Elementwise ``%s``: ``y = %s``.\n\nGradient: ``dx = %s``.\n\n'
-           'Parameters\n----------\ndata : NDArray or Symbol\n' % (name, expr, grad))
+           'Parameters\n----------\ndata : NDArray or Symbol\n' % (name, expr, grad or '0'))
     cls = type(name, (UnaryMath,), {'op_name': name, 'aliases': aliases, 'expr': expr,
                                     'grad': grad, '__doc__': doc, '__module__': __name__})
     return register(cls)
@@ -135,10 +138,12 @@ class Cast(UnaryMath):
 
 @register
 class Clip(UnaryMath):
-    """Clips values into ``[a_min, a_max]``; the gradient passes only where x was inside."""
+    """Clips values into ``[a_min, a_max]``: ``a_max if x > a_max else (a_min if x < a_min
+    else x)`` (so a_max wins when a_min > a_max, as in MXNet); the gradient passes only where
+    ``a_min <= x <= a_max``."""
     op_name = 'clip'
     params = (Param('a_min', 'float'), Param('a_max', 'float'))
-    expr = 'fmin(fmax(x, a_min), a_max)'
+    expr = 'where(x > a_max, a_max, where(x < a_min, a_min, x))'
     grad = 'dy * ((x >= a_min) * (x <= a_max))'
 
     def forward(self, is_train, req, in_data, out_data, aux):
@@ -225,7 +230,9 @@ class BinaryElemwise(Operator):
         for i, grad in enumerate((self.grad_lhs, self.grad_rhs)):
             if req[i] == 'null':
                 continue
-            if in_grad[i].shape == y.shape:
+            if grad is None:
+                self.B.store(in_grad[i], 0, req[i])
+            elif in_grad[i].shape == y.shape:
                 self.B.elementwise(grad, in_grad[i], req[i], a=a, b=b, y=y, dy=dy)
             else:                       # broadcast input: reduce the gradient to its shape
                 full = self.B.empty(y.shape, y.dtype)
@@ -246,7 +253,7 @@ class BinaryBroadcast(BinaryElemwise):
 def _make_binary(kind, expr, grad_a, grad_b):
     same, same_aliases, bcast, bcast_aliases = BINARY_NAMES[kind]
     formulas = ('``y = %s``.\n\nGradients: ``da = %s``, ``db = %s``'
-                % (expr, grad_a, grad_b))
+                % (expr, grad_a or '0', grad_b or '0'))
     for name, aliases, base, what in ((same, same_aliases, BinaryElemwise, 'of one shape'),
                                       (bcast, bcast_aliases, BinaryBroadcast,
                                        'with broadcasting (gradients summed back)')):
@@ -302,7 +309,7 @@ class BroadcastAxis(BroadcastTo):
             self.fail('axis %s and size %s must have the same length' % (self.axis, self.size))
         target = list(data)
         for axis, size in zip(self.axis, self.size):
-            axis = axis % len(data)
+            axis = self.check_axis(axis, len(data))
             if data[axis] != 1:
                 self.fail('axis %d has size %d; only axes of size 1 can be broadcast'
                           % (axis, data[axis]))
@@ -327,7 +334,7 @@ class BroadcastLike(BroadcastTo):
 
     def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
         self.B.sum_to(out_grad[0], in_grad[0], req[0])
-        self.B.elementwise('0 * x', in_grad[1], req[1], x=in_data[1])
+        self.B.store(in_grad[1], 0, req[1])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -376,6 +383,9 @@ class BinaryScalar(Operator):
 
     def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
         x = in_data[0]
+        if self.grad is None:
+            self.B.store(in_grad[0], 0, req[0])
+            return
         self.B.elementwise(self.grad, in_grad[0], req[0], x=x, y=out_data[0], dy=out_grad[0],
                            s=self.scalar_for(x.dtype))
 
@@ -386,7 +396,7 @@ for _name, (_expr, _grad, _aliases) in SCALAR_MATH.items():
         '__module__': __name__,
         '__doc__': ('Elementwise with a scalar ``s``: ``y = %s``.\n\nGradient: ``dx = %s``.\n\n'
                     'Parameters\n----------\ndata : NDArray or Symbol\nscalar : float\n'
-                    % (_expr, _grad))}))
+                    % (_expr, _grad or '0'))}))
 
 
 @register
@@ -403,9 +413,15 @@ class AddN(Operator):
     def forward(self, is_train, req, in_data, out_data, aux):
         if req[0] == 'null':
             return
-        self.B.store(out_data[0], in_data[0], req[0])
+        out = out_data[0]
+        if any(x is out for x in in_data[1:]):      # out is a later input: sum aside first
+            total = self.B.empty(out.shape, out.dtype)
+            self.forward(is_train, ['write'], in_data, [total], aux)
+            self.B.store(out, total, req[0])
+            return
+        self.B.store(out, in_data[0], req[0])
         for x in in_data[1:]:
-            self.B.elementwise('a + b', out_data[0], 'write', a=out_data[0], b=x)
+            self.B.elementwise('a + b', out, 'write', a=out, b=x)
 
     def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
         for grad, r in zip(in_grad, req):

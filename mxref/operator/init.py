@@ -53,16 +53,30 @@ class Full(Fill):
 
 @register
 class Arange(Operator):
-    """``start, start + step, ...`` below ``stop``, each value repeated ``repeat`` times."""
+    """``start, start + step, ...`` below ``stop``, each value repeated ``repeat`` times.
+
+    The count is ``ceil((stop - start) / step)``; the values are computed in the output type,
+    so for integers ``start`` and ``step`` truncate first (as MXNet: ``arange(0, 5, 1.5,
+    dtype='int32')`` is ``[0, 1, 2, 3]``).
+    """
     op_name = '_arange'
     arguments = ()
     params = (Param('start', 'float'), Param('stop', 'float?', None), Param('step', 'float', 1.0),
               Param('repeat', 'int', 1), Param('infer_range', 'bool', False),
               Param('ctx', 'str', ''), Param('dtype', 'dtype', np.dtype(np.float32)))
 
+    def setup(self):
+        if self.step == 0:
+            self.fail('step must not be 0')
+        if self.repeat < 1:
+            self.fail('repeat must be at least 1, got %d' % self.repeat)
+
     def _values(self):
         start, stop = (0.0, self.start) if self.stop is None else (self.start, self.stop)
-        return np.repeat(np.arange(start, stop, self.step), self.repeat)
+        count = max(0, int(np.ceil((stop - start) / self.step)))
+        kind = self.dtype.type
+        values = kind(start) + np.arange(count, dtype=self.dtype) * kind(self.step)
+        return np.repeat(values, self.repeat)
 
     def infer_shape(self, in_shapes):
         return [], [(len(self._values()),)], []

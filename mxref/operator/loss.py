@@ -79,7 +79,7 @@ class SoftmaxOutput(Operator):
         prob, _ = self._softmax_view(out_data[0])
         dx, _ = self._softmax_view(in_grad[0])
         label = in_data[1]
-        B.elementwise('0 * l', in_grad[1], req[1], l=label)
+        B.store(in_grad[1], 0, req[1])
         if req[0] == 'null':
             return
         if label.shape == in_data[0].shape:                 # probability labels
@@ -126,7 +126,7 @@ class RegressionOutput(Operator):
         per_sample = y.size // y.shape[0] if y.shape[0] else 1
         self.B.elementwise(self.grad, in_grad[0], req[0], y=y, l=label,
                            s=self.grad_scale / per_sample)
-        self.B.elementwise('0 * l', in_grad[1], req[1], l=in_data[1])
+        self.B.store(in_grad[1], 0, req[1])
 
 
 def _regression(name, expr, grad, doc):
@@ -167,7 +167,7 @@ class MakeLoss(Operator):
             scale = self.grad_scale / valid
         else:
             scale = self.grad_scale
-        self.B.elementwise('0 * x + s', in_grad[0], req[0], x=x, s=scale)
+        self.B.store(in_grad[0], scale, req[0])
 
     def _count_valid(self, x):
         flags = self.B.empty(x.shape, np.float32)
@@ -189,4 +189,4 @@ class make_loss(Operator):
         self.B.elementwise('x', out_data[0], req[0], x=in_data[0])
 
     def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
-        self.B.elementwise('0 * x + 1', in_grad[0], req[0], x=in_data[0])
+        self.B.store(in_grad[0], 1, req[0])

@@ -1,4 +1,6 @@
 """Neural-network layers: FullyConnected, LeakyReLU, Embedding, Dropout, softmax and friends."""
+import math
+
 import numpy as np
 
 from .base import Operator, register, shape_str
@@ -10,7 +12,7 @@ __all__ = ['FullyConnected', 'LeakyReLU', 'Embedding', 'Dropout', 'Softmax', 'Lo
 
 def flat2d(shape):
     """(n, d1, d2, ...) -> (n, d1*d2*...)."""
-    return (shape[0], int(np.prod(shape[1:], dtype=np.int64)))
+    return (shape[0], math.prod(int(d) for d in shape[1:]))     # ints: no NumPy call
 
 
 @register
@@ -42,7 +44,7 @@ class FullyConnected(Operator):
             return shapes, [None], []
         if len(data) == 0:
             self.fail('data must have at least one dimension, got shape ()')
-        k = self._rows_cols(data)[1] if len(data) > 1 else data[0]
+        k = self._rows_cols(data)[1]          # 1-D data is a column: (n, 1)
         weight = shapes[1]
         if weight is not None and tuple(weight) != (self.num_hidden, k):
             self.fail('data shape %s does not match weight %s: weight must be (num_hidden=%d, %d)'
@@ -160,8 +162,7 @@ class LeakyReLU(Operator):
             if is_train:
                 B.random_uniform(self.lower_bound, self.upper_bound, mask)
             else:
-                B.elementwise('0 * x + s', mask, 'write', x=x,
-                              s=(self.lower_bound + self.upper_bound) / 2)
+                B.store(mask, (self.lower_bound + self.upper_bound) / 2, 'write')
             B.elementwise('where(x > 0, x, m * x)', out_data[0], req[0], x=x, m=mask)
         else:
             B.elementwise(LEAKY_FORMULAS[self.act_type][0], out_data[0], req[0], x=x,
@@ -216,7 +217,7 @@ class Embedding(Operator):
         self.B.take(in_data[1], in_data[0], 0, 'clip', out_data[0], req[0])
 
     def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
-        self.B.elementwise('0 * x', in_grad[0], req[0], x=in_data[0])
+        self.B.store(in_grad[0], 0, req[0])
         self.B.take_backward(out_grad[0], in_data[0], 0, 'clip', in_grad[1], req[1])
 
 
@@ -249,7 +250,7 @@ class Dropout(Operator):
             B.random_uniform(0.0, 1.0, draw)
             B.elementwise('(u >= p) / (1 - p)', mask, 'write', u=draw, p=self.p)
         else:
-            B.elementwise('0 * x + 1', mask, 'write', x=x)
+            B.store(mask, 1, 'write')
         B.elementwise('x * m', out_data[0], req[0], x=x, m=mask)
 
     def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
@@ -270,6 +271,11 @@ class Softmax(Operator):
     def setup(self):
         if self.use_length:
             self.fail('use_length=True is not supported', error=NotImplementedError)
+
+    def infer_shape(self, in_shapes):
+        if in_shapes[0] is not None:
+            self.check_axis(self.axis, len(in_shapes[0]))
+        return super().infer_shape(in_shapes)
 
     def infer_type(self, in_types):
         in_types, out_types, aux = super().infer_type(in_types)
@@ -294,14 +300,17 @@ class LogSoftmax(Softmax):
 
 @register
 class SoftmaxActivation(Operator):
-    """Softmax over the flattened features of each sample (``mode='instance'``) or over
-    axis 1 (``mode='channel'``).  Gradient as :class:`Softmax`."""
+    """Softmax over the last axis (``mode='instance'``: MXNet sees the data as
+    (all leading axes, last axis)) or over axis 1 (``mode='channel'``).
+    Gradient as :class:`Softmax` (along the same axis, also for 3-D and larger data, where
+    MXNet's own gradient differs from its forward)."""
     op_name = 'SoftmaxActivation'
     params = (Param('mode', 'str', 'instance', choices=('instance', 'channel')),)
 
     def _view(self, buf):
         if self.mode == 'instance':
-            return self.B.reshape(buf, flat2d(buf.shape)), 1
+            rows = math.prod(buf.shape[:-1])
+            return self.B.reshape(buf, (rows, buf.shape[-1])), 1
         return buf, 1
 
     def forward(self, is_train, req, in_data, out_data, aux):

@@ -78,7 +78,7 @@ class BatchNorm(Operator):
         mean, invstd = out_data[1], out_data[2]
         view, reduce_axes, _ = self._layout(x)
         if self.fix_gamma:
-            B.elementwise('0 * g + 1', gamma, 'write', g=gamma)
+            B.store(gamma, 1, 'write')
         self._batch_stats = is_train and not self.use_global_stats
         if self._batch_stats:
             squares = B.empty(x.shape, x.dtype)
@@ -119,7 +119,7 @@ class BatchNorm(Operator):
         else:
             B.elementwise('dy * g * r', in_grad[0], req[0], dy=dy, g=g, r=r)
         if self.fix_gamma:
-            B.elementwise('0 * g', in_grad[1], req[1], g=gamma)
+            B.store(in_grad[1], 0, req[1])
         else:
             B.store(in_grad[1], sum_dy_xhat, req[1])
         B.store(in_grad[2], sum_dy, req[2])
@@ -146,7 +146,7 @@ class LayerNorm(Operator):
         data = shapes[0]
         if data is None:
             return shapes, [None, None, None], []
-        axis = self.axis % len(data)
+        axis = self.check_axis(self.axis, len(data))
         for i in (1, 2):
             self.assign_shape(shapes, i, (data[axis],))
         stat = tuple(1 if i == axis else n for i, n in enumerate(data))

@@ -35,8 +35,8 @@ def reduced_shape(shape, axes, keepdims):
 
 # kind: (gradient formula with x, y (kept dims), dy (kept dims), n = elements reduced)
 REDUCE_GRADS = {
-    'sum': 'dy + 0 * x',
-    'mean': 'dy / n + 0 * x',
+    'sum': 'dy',
+    'mean': 'dy / n',
     'prod': 'dy * y / x',
     'max': 'dy * (x == y)',
     'min': 'dy * (x == y)',
@@ -92,6 +92,10 @@ class Norm(Reduce):
               Param('out_dtype', 'dtype?', None), Param('keepdims', 'bool', False))
     exclude = False
 
+    def infer_type(self, in_types):
+        in_types, out_types, aux = super().infer_type(in_types)
+        return in_types, [self.out_dtype or out_types[0]], aux
+
     def setup(self):
         if self.ord not in (1, 2):
             self.fail('ord must be 1 or 2, got %d' % self.ord)
@@ -119,6 +123,9 @@ class ArgReduce(Operator):
         data = in_shapes[0]
         if data is None:
             return in_shapes, [None], []
+        if 0 in data:
+            self.fail('cannot take the index of the extreme of an empty input %s'
+                      % shape_str(data))
         if self.axis is None:
             return in_shapes, [(1,) * len(data) if self.keepdims else (1,)], []
         axes = reduce_axes(self, len(data), self.axis, False)
@@ -131,7 +138,7 @@ class ArgReduce(Operator):
         self.B.argreduce(self.kind, x, axis, out_data[0], req[0])
 
     def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
-        self.B.elementwise('0 * x', in_grad[0], req[0], x=in_data[0])
+        self.B.store(in_grad[0], 0, req[0])
 
 
 for _kind in ('argmax', 'argmin'):

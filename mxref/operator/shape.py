@@ -160,7 +160,7 @@ class Squeeze(_ReshapeBase):
         if self.axis is None:
             axes = [i for i, n in enumerate(data) if n == 1]
         else:
-            axes = [a % len(data) for a in ((self.axis,) if isinstance(self.axis, int)
+            axes = [self.check_axis(a, len(data)) for a in ((self.axis,) if isinstance(self.axis, int)
                                             else self.axis)]
             for a in axes:
                 if data[a] != 1:
@@ -179,7 +179,8 @@ class Transpose(Operator):
     def _axes(self, ndim):
         if not self.axes:
             return tuple(reversed(range(ndim)))
-        if sorted(a % ndim for a in self.axes) != list(range(ndim)):
+        if len(self.axes) != ndim or sorted(self.check_axis(a, ndim, 'axes entry')
+                                            for a in self.axes) != list(range(ndim)):
             self.fail('axes %s is not a permutation of %d axes' % (self.axes, ndim))
         return tuple(a % ndim for a in self.axes)
 
@@ -250,9 +251,6 @@ class Slice(Operator):
         begin, end, step = self._bounds(data)
         out = tuple(len(range(*slice(b, e, s).indices(n)))
                     for b, e, s, n in zip(begin, end, step, data))
-        if 0 in out:
-            self.fail('the slice of %s from %s to %s selects nothing'
-                      % (shape_str(data), self.begin, self.end))
         return in_shapes, [out], []
 
     def forward(self, is_train, req, in_data, out_data, aux):
@@ -267,7 +265,7 @@ class Slice(Operator):
 class SliceAxis(Slice):
     """``y = x[..., begin:end, ...]`` along ``axis`` (``end=None``: to the end)."""
     op_name = 'slice_axis'
-    params = (Param('axis', 'int'), Param('begin', 'int'), Param('end', 'int?'))
+    params = (Param('axis', 'int'), Param('begin', 'int'), Param('end', 'int?', None))
 
     def _bounds(self, shape):
         if not -len(shape) <= self.axis < len(shape):
@@ -441,7 +439,7 @@ class Repeat(Operator):
             return in_shapes, [None], []
         if self.axis is None:
             return in_shapes, [(_size(data) * self.repeats,)], []
-        axis = self.axis % len(data)
+        axis = self.check_axis(self.axis, len(data))
         out = list(data)
         out[axis] *= self.repeats
         return in_shapes, [tuple(out)], []
@@ -472,7 +470,7 @@ class Take(Operator):
         a, idx = in_shapes
         if a is None or idx is None:
             return in_shapes, [None], []
-        axis = self.axis % len(a)
+        axis = self.check_axis(self.axis, len(a))
         return in_shapes, [tuple(a[:axis]) + tuple(idx) + tuple(a[axis + 1:])], []
 
     def infer_type(self, in_types):
@@ -486,7 +484,7 @@ class Take(Operator):
         a = in_data[0]
         self.B.take_backward(out_grad[0], in_data[1], self.axis % a.ndim, self.mode,
                              in_grad[0], req[0])
-        self.B.elementwise('0 * i', in_grad[1], req[1], i=in_data[1])
+        self.B.store(in_grad[1], 0, req[1])
 
 
 @register
@@ -498,11 +496,14 @@ class Pick(Operator):
     params = (Param('axis', 'int?', -1), Param('keepdims', 'bool', False),
               Param('mode', 'str', 'clip', choices=('clip', 'wrap')))
 
+    def infer_type(self, in_types):
+        return [in_types[0], in_types[1]], [in_types[0]], []     # the index may be integer
+
     def infer_shape(self, in_shapes):
         data, index = in_shapes
         if data is None:
             return in_shapes, [None], []
-        axis = self.axis % len(data)
+        axis = self.check_axis(self.axis, len(data))
         kept = tuple(1 if i == axis else n for i, n in enumerate(data))
         out = kept if self.keepdims else tuple(n for i, n in enumerate(data) if i != axis)
         shapes = list(in_shapes)
@@ -521,7 +522,7 @@ class Pick(Operator):
         x = in_data[0]
         self.B.pick_backward(out_grad[0], in_data[1], self.axis % x.ndim, self.mode,
                              in_grad[0], req[0])
-        self.B.elementwise('0 * i', in_grad[1], req[1], i=in_data[1])
+        self.B.store(in_grad[1], 0, req[1])
 
 
 @register
@@ -531,6 +532,10 @@ class OneHot(Operator):
     arguments = ('indices',)
     params = (Param('depth', 'int'), Param('on_value', 'float', 1.0),
               Param('off_value', 'float', 0.0), Param('dtype', 'dtype', np.dtype(np.float32)))
+
+    def setup(self):
+        if self.depth < 0:
+            self.fail('depth must be >= 0, got %d' % self.depth)
 
     def infer_shape(self, in_shapes):
         idx = in_shapes[0]
@@ -543,7 +548,7 @@ class OneHot(Operator):
         self.B.one_hot(in_data[0], self.depth, self.on_value, self.off_value, out_data[0])
 
     def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
-        self.B.elementwise('0 * i', in_grad[0], req[0], i=in_data[0])
+        self.B.store(in_grad[0], 0, req[0])
 
 
 @register
@@ -583,6 +588,6 @@ class Where(Operator):
     def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
         cond, x, _ = in_data
         c = self._cond(cond, x.ndim)
-        self.B.elementwise('0 * c', in_grad[0], req[0], c=cond)
+        self.B.store(in_grad[0], 0, req[0])
         self.B.elementwise('dy * (c != 0)', in_grad[1], req[1], dy=out_grad[0], c=c)
         self.B.elementwise('dy * (c == 0)', in_grad[2], req[2], dy=out_grad[0], c=c)

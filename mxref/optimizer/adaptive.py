@@ -2,8 +2,9 @@
 FTRL.
 
 Each rule is stated in the elementwise language of :mod:`mxref.backend.exprs` and runs on the
-weight's device; the formulas are MXNet 1.9.1's, including where weight decay enters (inside or
-outside the clipping).  ``t`` is the number of updates of the parameter so far (this one
+weight's device (Adam through the backend's fused ``adam_update`` when it has one); the
+formulas are MXNet 1.9.1's, including where weight decay enters (inside or outside the
+clipping).  ``t`` is the number of updates of the parameter so far (this one
 included).
 """
 import math
@@ -64,6 +65,17 @@ class Adam(_Rule):
         t = self._index_update_count[index]
         lr *= math.sqrt(1. - self.beta2 ** t) / (1. - self.beta1 ** t)
         mean, var = state[0].handle, state[1].handle
+        fused = getattr(B, 'adam_update', None)
+        if fused is None:                  # a backend without the fused kernel
+            self.update_by_expressions(B, w, g, mean, var, lr, wd)
+        else:
+            fused(w, g, mean, var, lr, self.beta1, self.beta2, self.epsilon, wd,
+                  self.rescale_grad, self.clip_gradient)
+
+    def update_by_expressions(self, B, w, g, mean, var, lr, wd):
+        """The update as elementwise expressions (``lr`` bias-corrected): the readable rule,
+        the reference for the backend's fused ``adam_update`` (tests compare them) and the
+        path of a backend without it."""
         G = clip_expr('rescale_grad * grad + wd * weight', self.clip_gradient)
         s = self._scalars(wd=wd, beta1=self.beta1, beta2=self.beta2)
         B.elementwise('beta1 * mean + (1 - beta1) * %s' % G, mean, 'write',

@@ -1,7 +1,8 @@
 """Gradient-descent optimizers with momentum: SGD, NAG (Nesterov) and Signum.
 
 Each rule is stated in the elementwise language of :mod:`mxref.backend.exprs` and runs on the
-weight's device.  ``G`` below is the rescaled, clipped gradient
+weight's device; SGD runs the backend's fused ``sgd_update`` / ``sgd_mom_update`` kernels (one
+pass over the buffers) when the backend has them, its expressions otherwise.  ``G`` below is the rescaled, clipped gradient
 ``clip(rescale_grad * grad, -clip_gradient, clip_gradient)``.
 """
 from .optimizer import Optimizer, register, clip_expr, zeros_like
@@ -56,6 +57,20 @@ class SGD(Optimizer):
         self._update_count(index)
         lr, wd = self._get_lr(index), self._get_wd(index)
         B, w, g = _step(weight, grad)
+        fused = getattr(B, 'sgd_update' if state is None else 'sgd_mom_update', None)
+        if fused is None:                  # a backend without the fused kernels
+            self.update_by_expressions(B, w, g, state, lr, wd)
+        elif state is None:
+            fused(w, g, lr, wd, self.rescale_grad, self.clip_gradient)
+        else:
+            fused(w, g, state.handle, lr, wd, self.momentum, self.rescale_grad,
+                  self.clip_gradient)
+
+    def update_by_expressions(self, B, w, g, state, lr, wd):
+        """The update as elementwise expressions on the raw buffers: the readable
+        statement of the rule, the reference for the fused backend kernels (tests compare
+        them) and the path of a backend that has no fused ``sgd_update``/``sgd_mom_update``.
+        """
         G = clip_expr('rescale_grad * grad', self.clip_gradient)
         scalars = dict(lr=lr, wd=wd, rescale_grad=self.rescale_grad,
                        clip_gradient=self.clip_gradient or 0.0)

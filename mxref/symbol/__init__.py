@@ -1,13 +1,16 @@
-"""``mx.sym`` / ``mx.symbol``: Symbol, Variable, Group, load, and one function per operator.
+"""``mx.sym`` / ``mx.symbol``: Symbol, Variable, Group, load, chain, and one function per
+operator.
 
 The operator functions are generated from the operator registry at import; names starting
 with ``_`` live in ``mx.sym._internal``.
 """
+import builtins
 import sys
 import types
 
 from ..operator.calling import make_function, public_names
 from .symbol import (Symbol, Variable, var, Group, load, load_json, create_symbol)
+from .chaining import chain
 
 
 def _sym_implementation(op_cls, name, args, kwargs):
@@ -56,3 +59,26 @@ def arange(start, stop=None, step=1.0, repeat=1, infer_range=False, name=None, d
     return _internal._arange(start=start, stop=stop, step=step, repeat=repeat,
                              infer_range=infer_range, name=name,
                              dtype='float32' if dtype is None else dtype)
+
+
+def _symbol_binary(name, array_op, scalar_op, python_op):
+    """A helper taking symbols or numbers in either order (MXNet's ``mx.sym.maximum``...)."""
+    def helper(left, right):
+        if isinstance(left, Symbol) and isinstance(right, Symbol):
+            return create_symbol(array_op, (left, right), {})
+        if isinstance(left, Symbol):
+            return create_symbol(scalar_op, (left,), {'scalar': right})
+        if isinstance(right, Symbol):
+            reflected = {'_PowerScalar': '_RPowerScalar'}.get(scalar_op, scalar_op)
+            return create_symbol(reflected, (right,), {'scalar': left})
+        return python_op(left, right)
+    helper.__name__ = name
+    helper.__doc__ = ('``%s`` of two symbols (same shape), or of a symbol and a number in '
+                      'either order (``%s``).' % (array_op, scalar_op))
+    return helper
+
+
+maximum = _symbol_binary('maximum', '_Maximum', '_MaximumScalar', builtins.max)
+minimum = _symbol_binary('minimum', '_Minimum', '_MinimumScalar', builtins.min)
+pow = power = _symbol_binary('pow', '_Power', '_PowerScalar', lambda a, b: a ** b)
+hypot = _symbol_binary('hypot', '_Hypot', '_HypotScalar', lambda a, b: (a * a + b * b) ** 0.5)

@@ -7,7 +7,7 @@ MXNet (nnvm's depth-first post-order) lists them: this order is the node order o
 """
 import numpy as np
 
-from ..base import MXNetValueError, MXNetError
+from ..base import DTYPE_OF_FLAG, MXNetValueError, MXNetError
 from ..operator import get as get_op
 from ..operator.base import shape_str
 from ..operator.params import Param
@@ -204,16 +204,13 @@ def infer_shapes(order, known):
     return _propagate(order, values, infer, 'shape')
 
 
-_DTYPE_FLAGS = {0: np.float32, 1: np.float64, 2: np.float16, 3: np.uint8, 4: np.int32,
-                5: np.int8, 6: np.int64, 7: np.bool_}
-
 
 def dtype_attr(text):
     """A variable's ``__dtype__`` attribute (MXNet's type flag, e.g. '0') as a NumPy dtype."""
     if text is None:
         return None
     try:
-        return np.dtype(_DTYPE_FLAGS[int(text)])
+        return DTYPE_OF_FLAG[int(text)]
     except (KeyError, ValueError):
         try:
             return np.dtype(text)

@@ -16,8 +16,8 @@ import warnings
 import numpy as np
 
 from ..attribute import AttrScope
-from ..base import (MXNetError, MXNetIndexError, MXNetTypeError, MXNetValueError,
-                    numeric_types)
+from ..base import (FLAG_OF_DTYPE, MXNetError, MXNetIndexError, MXNetTypeError,
+                    MXNetValueError, numeric_types)
 from ..name import NameManager
 from ..operator import get as get_op
 from ..operator.calling import split_call, bind_inputs
@@ -28,9 +28,6 @@ from .json_format import to_json, from_json, HIDDEN_KEYS
 
 __all__ = ['Symbol', 'Variable', 'var', 'Group', 'load', 'load_json', 'create_symbol']
 
-_DTYPE_TO_FLAG = {np.dtype(np.float32): 0, np.dtype(np.float64): 1, np.dtype(np.float16): 2,
-                  np.dtype(np.uint8): 3, np.dtype(np.int32): 4, np.dtype(np.int8): 5,
-                  np.dtype(np.int64): 6, np.dtype(np.bool_): 7}
 _STYPES = {'undefined': -1, 'default': 0, 'row_sparse': 1, 'csr': 2}
 
 
@@ -118,7 +115,7 @@ class Symbol:
         return '<Symbol group [%s]>' % ', '.join(n.name for n, _ in self._outputs)
 
     def __copy__(self):
-        return Symbol(_copy_graph(self._outputs, {}))
+        return Symbol(_substitute(self._outputs, {}))
 
     def __deepcopy__(self, memo):
         return self.__copy__()
@@ -342,13 +339,6 @@ class Symbol:
     def _binary(self, other, array_op, scalar_op):
         if isinstance(other, Symbol):
             return create_symbol(array_op, (self, other), {})
-        if isinstance(other, numbers.Number):
-            return create_symbol(scalar_op, (self,), {'scalar': other})
-        raise MXNetTypeError('type %s not supported' % type(other).__name__)
-
-    def _compare(self, other, array_op, scalar_op):
-        if isinstance(other, Symbol):
-            return create_symbol(array_op, (self, other), {})
         if isinstance(other, numeric_types):
             return create_symbol(scalar_op, (self,), {'scalar': other})
         raise MXNetTypeError('type %s not supported' % type(other).__name__)
@@ -393,22 +383,22 @@ class Symbol:
         return self.__mul__(-1.0)
 
     def __eq__(self, other):
-        return self._compare(other, '_equal', '_equal_scalar')
+        return self._binary(other, '_equal', '_equal_scalar')
 
     def __ne__(self, other):
-        return self._compare(other, '_not_equal', '_not_equal_scalar')
+        return self._binary(other, '_not_equal', '_not_equal_scalar')
 
     def __gt__(self, other):
-        return self._compare(other, '_greater', '_greater_scalar')
+        return self._binary(other, '_greater', '_greater_scalar')
 
     def __ge__(self, other):
-        return self._compare(other, '_greater_equal', '_greater_equal_scalar')
+        return self._binary(other, '_greater_equal', '_greater_equal_scalar')
 
     def __lt__(self, other):
-        return self._compare(other, '_lesser', '_lesser_scalar')
+        return self._binary(other, '_lesser', '_lesser_scalar')
 
     def __le__(self, other):
-        return self._compare(other, '_lesser_equal', '_lesser_equal_scalar')
+        return self._binary(other, '_lesser_equal', '_lesser_equal_scalar')
 
     def _not_for_symbol(self, *args):
         raise MXNetTypeError('in-place arithmetic is not supported for Symbol')
@@ -419,9 +409,10 @@ class Symbol:
     def __getattr__(self, name):
         if name.startswith('_') or name not in _FLUENT:
             raise AttributeError("'Symbol' object has no attribute '%s'" % name)
+        op_name = 'Cast' if name == 'astype' else name
 
         def method(*args, **kwargs):
-            return create_symbol(name, (self,) + args, kwargs)
+            return create_symbol(op_name, (self,) + args, kwargs)
         method.__name__ = name
         method.__doc__ = 'Same as ``mx.sym.%s(self, ...)``.' % name
         return method
@@ -454,10 +445,6 @@ def _with_plain_keys(attrs):
         if stored in attrs:
             result[hidden] = attrs[stored]
     return result
-
-
-def _copy_graph(outputs, replace):
-    return _substitute(outputs, replace)
 
 
 def _substitute(outputs, replace):
@@ -501,7 +488,11 @@ def Variable(name, attr=None, shape=None, lr_mult=None, wd_mult=None, dtype=None
     if wd_mult is not None:
         attrs['__wd_mult__'] = str(wd_mult)
     if dtype is not None:
-        attrs['__dtype__'] = str(_DTYPE_TO_FLAG[np.dtype(dtype)])
+        if np.dtype(dtype) not in FLAG_OF_DTYPE:
+            raise MXNetTypeError('Variable %r: dtype %s is not supported; use one of %s'
+                                 % (name, np.dtype(dtype).name,
+                                    ', '.join(sorted(d.name for d in FLAG_OF_DTYPE))))
+        attrs['__dtype__'] = str(FLAG_OF_DTYPE[np.dtype(dtype)])
     if init is not None:
         attrs['__init__'] = init if isinstance(init, str) else init.dumps()
     if stype is not None:
