@@ -334,6 +334,55 @@ CASES += [
          grad=False),
 ]
 
+def _lengths(shape):
+    """Sequence lengths 1..5 for a batch of ``shape`` (floats, as MXNet passes them)."""
+    return np.random.randint(1, 6, size=shape).astype(float)
+
+
+def _mask_steps(x, lengths, axis, value):
+    steps = np.arange(x.shape[axis]).reshape((-1, 1) if axis == 0 else (1, -1))
+    keep = steps < (lengths[None, :] if axis == 0 else lengths[:, None])
+    return np.where(keep.reshape(keep.shape + (1,) * (x.ndim - 2)), x, value)
+
+
+def _last_steps(x, lengths, axis):
+    x = x if axis == 0 else np.swapaxes(x, 0, 1)
+    return x[lengths.astype(int) - 1, np.arange(x.shape[1])]
+
+
+def _reverse_steps(x, lengths):
+    out = x.copy()
+    for n, length in enumerate(lengths.astype(int)):
+        out[:length, n] = x[:length, n][::-1]
+    return out
+
+
+# sequence operators: data (T=5, N=3, 2) or (N, T, 2), lengths (N,); no gradient for lengths
+CASES += [
+    Case('SequenceMask', lambda x, l: mx.sym.SequenceMask(x, l, use_sequence_length=True,
+                                                          value=-2.0),
+         [(5, 3, 2), (3,)], lambda x, l: _mask_steps(x, l, 0, -2.0),
+         [_uniform(-1, 1), _lengths], grad_nodes=['a']),
+    Case('SequenceMask', lambda x, l: mx.sym.SequenceMask(x, l, use_sequence_length=True,
+                                                          axis=1),
+         [(3, 5, 2), (3,)], lambda x, l: _mask_steps(x, l, 1, 0.0),
+         [_uniform(-1, 1), _lengths], grad_nodes=['a'], id='SequenceMask-axis1'),
+    Case('SequenceLast', lambda x, l: mx.sym.SequenceLast(x, l, use_sequence_length=True),
+         [(5, 3, 2), (3,)], lambda x, l: _last_steps(x, l, 0),
+         [_uniform(-1, 1), _lengths], grad_nodes=['a']),
+    Case('SequenceLast', lambda x, l: mx.sym.SequenceLast(x, l, use_sequence_length=True,
+                                                          axis=1),
+         [(3, 5, 2), (3,)], lambda x, l: _last_steps(x, l, 1),
+         [_uniform(-1, 1), _lengths], grad_nodes=['a'], id='SequenceLast-axis1'),
+    Case('SequenceReverse', lambda x, l: mx.sym.SequenceReverse(x, l, use_sequence_length=True),
+         [(5, 3, 2), (3,)], _reverse_steps, [_uniform(-1, 1), _lengths], grad_nodes=['a']),
+    Case('SequenceReverse', lambda x: mx.sym.SequenceReverse(x), [(4, 3)], lambda x: x[::-1],
+         id='SequenceReverse-whole'),
+    Case('reverse', lambda x: mx.sym.reverse(x, axis=(0, 2)), [(3, 2, 5)],
+         lambda x: x[::-1, :, ::-1]),
+]
+
+
 LOSS_CASES = ['SoftmaxOutput', 'LinearRegressionOutput', 'LogisticRegressionOutput',
               'MAERegressionOutput', 'MakeLoss', 'make_loss']
 
@@ -383,8 +432,6 @@ def test_every_operator_has_a_case():
 # operators tested in other files (name -> file)
 OTHER_TESTS = {
     'Convolution': 'test_conv_pool.py', 'Pooling': 'test_conv_pool.py',
-    'SequenceMask': 'test_sequence_ops.py', 'SequenceLast': 'test_sequence_ops.py',
-    'SequenceReverse': 'test_sequence_ops.py', 'reverse': 'test_sequence_ops.py',
 }
 
 

@@ -143,6 +143,10 @@ class SequenceLast(_SequenceOperator):
             return shapes, [None], []
         return shapes, [tuple(d for i, d in enumerate(data) if i != self.axis)], []
 
+    def _per_sequence(self, buf):
+        """An output-shaped ``buf`` seen as (N, rest): one row per sequence."""
+        return self.B.reshape(buf, (buf.shape[0], _size(buf.shape[1:])))
+
     def _index(self, in_data):
         shape = in_data[0].shape
         lengths = self._lengths(in_data, 1)
@@ -151,12 +155,11 @@ class SequenceLast(_SequenceOperator):
 
     def forward(self, is_train, req, in_data, out_data, aux):
         self.B.take(self._rows(in_data[0]), self._index(in_data), 0, 'clip',
-                    self.B.reshape(out_data[0], (out_data[0].shape[0], -1)), req[0])
+                    self._per_sequence(out_data[0]), req[0])
 
     def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
-        dy = out_grad[0]
-        self.B.take_backward(self.B.reshape(dy, (dy.shape[0], -1)), self._index(in_data), 0,
-                             'clip', self._rows(in_grad[0]), req[0])
+        self.B.take_backward(self._per_sequence(out_grad[0]), self._index(in_data), 0, 'clip',
+                             self._rows(in_grad[0]), req[0])
         self._no_length_gradient(req, in_data, in_grad)
 
 
