@@ -36,3 +36,17 @@ def test_symbol_api_tutorial():
 def test_ndarray_tutorial():
     out = run_tutorial('ndarray_basics.py')
     assert "['a', 'b']" in out
+
+
+def test_kvstore_tutorial():
+    """The numbers of MXNet's KVStore tutorial: 2, 8, 4 (sum of four pushes), 4 (updater
+    installed), 6 (4 + 2*1 through the updater), 3 for a key list and 11 for lists of lists."""
+    out = run_tutorial('kvstore.py')
+    blocks = [line for line in out.splitlines() if line.startswith('[[')]
+    values = [float(line.strip('[] ').split()[0]) for line in blocks]
+    assert values == [2, 8, 4, 4, 6, 6, 3, 11]
+    assert out.count('update on key: 3') == 1
+    assert out.count('update on key: 7') == 2
+    assert 'cpu(1)' in out
+    assert 'local 0 1' in out
+    assert "error: KVStore type 'dist_sync' is not supported" in out
