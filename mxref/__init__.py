@@ -32,6 +32,7 @@ from . import io
 from . import metric
 from . import callback
 from . import monitor
+from . import monitor as mon
 from . import kvstore
 from . import kvstore as kv
 from . import model

@@ -4,11 +4,13 @@ MXNet reports every failure as ``mxnet.base.MXNetError``; scripts written for MX
 that name.  mxref raises :class:`MXNetError` or one of its subclasses below, which also derive
 from the matching built-in exception, so ``except ValueError`` keeps working as well.
 """
+import logging
 import numbers
+import sys
 
 import numpy as np
 
-__all__ = ['DTYPE_OF_FLAG', 'FLAG_OF_DTYPE', 'MXNetError', 'MXNetValueError', 'MXNetTypeError', 'MXNetIndexError',
+__all__ = ['native_log', 'DTYPE_OF_FLAG', 'FLAG_OF_DTYPE', 'MXNetError', 'MXNetValueError', 'MXNetTypeError', 'MXNetIndexError',
            'MXNetKeyError', 'string_types', 'numeric_types', 'integer_types']
 
 # MXNet's integer codes for element types (mshadow's type flags): in .params files and in a
@@ -24,8 +26,9 @@ numeric_types = (float, int, np.generic, numbers.Number)
 integer_types = (int, np.integer)
 
 
-class MXNetError(Exception):
-    """The error every mxref failure derives from (MXNet's ``mx.base.MXNetError``)."""
+class MXNetError(RuntimeError):
+    """The error every mxref failure derives from (MXNet's ``mx.base.MXNetError``, like it a
+    ``RuntimeError``)."""
 
 
 class MXNetValueError(MXNetError, ValueError):
@@ -63,3 +66,34 @@ class ScopedDefault(type):
     @current.setter
     def current(cls, value):
         cls._current.value = value
+
+
+class _CurrentStderr(logging.StreamHandler):
+    """A handler writing to whatever ``sys.stderr`` is when a record is emitted."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):                 # StreamHandler.__init__ assigns it; ignored
+        pass
+
+
+def _make_native_log():
+    logger = logging.getLogger('mxref.native')
+    if not logger.handlers:
+        handler = _CurrentStderr()
+        handler.setFormatter(logging.Formatter('[%(asctime)s] %(filename)s:%(lineno)d: '
+                                               '%(message)s', datefmt='%H:%M:%S'))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return logger
+
+
+#: The messages MXNet's C++ core writes with ``LOG(INFO)`` (``MNISTIter: load 60000 images...``):
+#: always on stderr, as ``[HH:MM:SS] file:line: message``, whatever Python's logging is set
+#: to, and not passed on to the root logger (so ``logging.basicConfig`` does not print them
+#: twice).  ``logging.getLogger('mxref.native').setLevel(logging.WARNING)`` silences them.
+native_log = _make_native_log()

@@ -65,6 +65,7 @@ class Executor:
                     ctx.device_type == 'gpu' and array.context != ctx):
                 raise MXNetValueError("bind: array '%s' is on %s, the executor on %s"
                                       % (name, array.context, ctx))
+        self._monitor = None                            # (callback, monitor_all)
         self._plan()
         self.arg_dict = dict(zip(self._arg_names, self.arg_arrays))
         self.grad_dict = {n: g for n, g in zip(self._arg_names, self.grad_arrays)
@@ -211,8 +212,13 @@ class Executor:
                 raise MXNetValueError('Shape not match! Argument %s, need: %s, received: %s'
                                       % (name, target.shape, tuple(value.shape)))
             target[:] = value
+        monitor = self._monitor
         for step in self._steps:
+            if monitor is not None and monitor[1]:
+                self._report_inputs(step, monitor[0])
             step.op.forward(is_train, step.out_req, step.inputs, step.outputs, step.aux)
+            if monitor is not None:
+                self._report_outputs(step, monitor[0])
         return self.outputs
 
     def backward(self, out_grads=None, is_train=True):
@@ -245,9 +251,12 @@ class Executor:
             self._backend.store(buf, given.handle, req)
         for array in self._zero_grads:
             array[:] = 0
+        monitor = self._monitor
         for step in self._backward_steps:
             step.op.backward(step.in_reqs, step.out_grads, step.inputs, step.outputs,
                              step.in_grads, step.aux)
+            if monitor is not None:
+                self._report_gradients(step, monitor[0])
 
     # ------------------------------------------------------------------ parameters
     def copy_params_from(self, arg_params, aux_params=None, allow_extra_params=False):
@@ -319,18 +328,42 @@ class Executor:
                 + 'Total %d MB allocated\n' % (total // (1 << 20)))
 
     def set_monitor_callback(self, callback, monitor_all=False):
-        """Call ``callback(name, NDArray)`` on every operator output after each forward."""
-        self._monitor = (callback, monitor_all)
-        steps = self._steps
+        """Call ``callback(name, NDArray)`` on the tensors of every operator as it runs, with
+        the names MXNet's graph executor gives them:
 
-        def forward_with_monitor(is_train=False, **kwargs):
-            Executor.forward(self, is_train, **kwargs)
-            for step in steps:
-                names = step.op.list_outputs()
-                for name, buf in zip(names, step.outputs[:step.op.num_visible_outputs()]):
-                    callback('%s_%s' % (step.node.name, name), NDArray(buf, self._ctx))
-            return self.outputs
-        self.forward = forward_with_monitor
+        * after an operator's forward, each of its outputs, hidden ones included:
+          ``<node>_<output>`` (``fc1_output``, ``bn_mean``, ``bn_var``);
+        * after an operator's backward, each gradient it computed, named after the backward
+          node ``<node>_backward``: ``relu1_backward_output`` when the operator has one
+          argument, else ``fc1_backward_output0``, ``fc1_backward_output1``... in argument
+          order.  Gradients no one asked for (``grad_req='null'``, such as ``data`` in a
+          Module) are not computed and not reported; MXNet reports its unwritten buffers;
+        * with ``monitor_all``, before an operator's forward, each of its inputs:
+          ``<node>_<input>`` (``fc1_data``, ``fc1_weight``), preceded by the variable's own
+          name when the input is a variable.  (MXNet also reports the inputs of backward
+          nodes, ``<node>_backward_input<i>``; mxref does not.)
+        """
+        self._monitor = (callback, bool(monitor_all))
+
+    def _report_outputs(self, step, callback):
+        name = step.node.name
+        for out_name, buf in zip(step.op.list_outputs(), step.outputs):
+            callback('%s_%s' % (name, out_name), NDArray(buf, self._ctx))
+
+    def _report_inputs(self, step, callback):
+        node = step.node
+        names = step.op.list_arguments() + step.op.list_auxiliary_states()
+        for (source, _), in_name, buf in zip(node.inputs, names, step.inputs + step.aux):
+            if source.op is None:
+                callback(source.name, NDArray(buf, self._ctx))
+            callback('%s_%s' % (node.name, in_name), NDArray(buf, self._ctx))
+
+    def _report_gradients(self, step, callback):
+        prefix = step.node.name + '_backward_output'
+        single = len(step.in_grads) == 1
+        for i, buf in enumerate(step.in_grads):
+            if buf is not None:
+                callback(prefix if single else '%s%d' % (prefix, i), NDArray(buf, self._ctx))
 
     @property
     def symbol(self):

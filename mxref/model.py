@@ -453,6 +453,7 @@ class FeedForward:
         else:
             raise MXNetTypeError('FeedForward: optimizer must be a name or an Optimizer')
         logger = logger or logging
+        logger.info('Start training with %s', str(self.ctx))         # as MXNet 1.x does
         group = DataParallelExecutorGroup(
             self.symbol, self.ctx, work_load_list or [1] * len(self.ctx), data.provide_data,
             data.provide_label, param_names, for_training=True, inputs_need_grad=False,

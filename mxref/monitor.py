@@ -2,8 +2,10 @@
 
 Install a monitor on executors (``Module.install_monitor`` or ``fit(monitor=...)``); every
 ``interval`` batches it collects a statistic (default ``norm(x) / sqrt(size)``) of each
-operator output and, at ``toc``, of each argument and auxiliary state whose name matches
-``pattern``, and logs lines such as::
+operator output after its forward, of each gradient an operator computes in backward
+(``fc1_backward_output1``: see :meth:`mxref.executor.Executor.set_monitor_callback` for the
+names) and, at ``toc``, of each argument and auxiliary state whose name matches ``pattern``,
+and logs lines such as::
 
     Batch:       1 fc1_output                     0.4027161
 

@@ -624,6 +624,30 @@ def test_random_samplers(G, dtype):
     assert not np.array_equal(G.to_numpy(again), u)               # the next draw differs
 
 
+# the sampling operators draw through the samplers above; on the GPU they fill their output
+SAMPLING_OPS = {
+    '_random_uniform': ({'low': '-1', 'high': '3', 'shape': '(60, 50)'},
+                        lambda v: v.min() >= -1 and v.max() < 3 and abs(v.mean() - 1) < 0.1),
+    '_random_normal': ({'loc': '2', 'scale': '0.5', 'shape': '(60, 50)', 'dtype': 'float64'},
+                       lambda v: abs(v.mean() - 2) < 0.05 and abs(v.std() - 0.5) < 0.05),
+    '_random_randint': ({'low': '-3', 'high': '4', 'shape': '(3000,)'},
+                        lambda v: set(np.unique(v)) == set(range(-3, 4))),
+}
+
+
+@pytest.mark.parametrize('name', sorted(SAMPLING_OPS))
+def test_sampling_operators(G, name):
+    from mxref.operator import get as get_op
+    attrs, check = SAMPLING_OPS[name]
+    op = get_op(name)(attrs).to(mx.gpu(0))
+    _, (shape,), _ = op.infer_shape([])
+    _, (dtype,), _ = op.infer_type([])
+    out = G.empty(shape, dtype)
+    op.forward(True, ['write'], [], [out], [])
+    values = G.to_numpy(out)
+    assert values.shape == shape and values.dtype == dtype and check(values)
+
+
 def test_shuffle_rows_is_a_permutation(G):
     x = np.arange(40, dtype=np.float32).reshape(10, 4)
     out = G.empty((10, 4), np.float32)
@@ -676,7 +700,7 @@ CONV_POOL_SYMBOLS = {
 
 def test_every_operator_has_a_consistency_case():
     from mxref.operator import registered_names, get as get_op
-    covered = ({c.op for c in _ops.CASES} | set(LOSS_SYMBOLS)
+    covered = ({c.op for c in _ops.CASES} | set(LOSS_SYMBOLS) | set(SAMPLING_OPS)
                | {name.split('-')[0] for name in CONV_POOL_SYMBOLS})
     canonical = {get_op(n).op_name for n in registered_names()}
     assert not sorted(canonical - covered)

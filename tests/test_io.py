@@ -329,14 +329,12 @@ def test_mnist_iter_on_small_files(tmp_path):
         mx.io.MNISTIter(image=image, label=_write_idx(tmp_path / 'l2', labels[:5]))
 
 
-def test_mnist_iter_on_mnist(data_dir, caplog):
-    import logging
+def test_mnist_iter_on_mnist(data_dir, capsys):
     mnist = os.path.join(data_dir, 'mnist')
-    with caplog.at_level(logging.INFO):
-        it = mx.io.MNISTIter(image=os.path.join(mnist, 't10k-images-idx3-ubyte'),
-                             label=os.path.join(mnist, 't10k-labels-idx1-ubyte'),
-                             batch_size=3000, shuffle=False, flat=True)
-    assert 'MNISTIter: load 10000 images, shuffle=0, shape=(3000,784)' in caplog.text
+    it = mx.io.MNISTIter(image=os.path.join(mnist, 't10k-images-idx3-ubyte'),
+                         label=os.path.join(mnist, 't10k-labels-idx1-ubyte'),
+                         batch_size=3000, shuffle=False, flat=True)
+    assert 'MNISTIter: load 10000 images, shuffle=0, shape=(3000,784)' in capsys.readouterr().err
     batches = list(it)
     assert len(batches) == 3                                 # as MXNet: 10000 // 3000
     assert batches[0].label[0].asnumpy()[:5].tolist() == [7, 2, 1, 0, 4]

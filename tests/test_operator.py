@@ -4,6 +4,7 @@ Each case names an operator, how to build it from input variables, the input sha
 value ranges, and the NumPy statement of its forward.  ``test_every_operator_has_a_case``
 keeps the table complete: registering an operator without a case fails the suite.
 """
+import json
 import math
 
 import numpy as np
@@ -177,6 +178,31 @@ SCALAR = {
 for _name, (_f, _g) in SCALAR.items():
     CASES.append(Case(_name, (lambda n: lambda x: getattr(mx.sym._internal, n)(x, scalar=S))(_name),
                       [(3, 4)], _f, _g or _uniform(-1, 1)))
+
+
+def _smooth_l1(x, sigma=1.0):
+    """NumPy oracle: 0.5 (sigma x)^2 where |x| <= 1/sigma^2, |x| - 0.5/sigma^2 elsewhere."""
+    bound = 1.0 / (sigma * sigma)
+    return np.where(np.abs(x) > bound, np.abs(x) - 0.5 * bound, 0.5 * sigma * sigma * x * x)
+
+
+def _both_sides_of(kink):
+    """Values on both pieces of a function with a kink at +-kink, never within 0.05 * kink of
+    it (the second derivative jumps there, which a finite difference would see)."""
+    def gen(shape):
+        sign = np.random.choice([-1, 1], size=shape)
+        inner = np.random.uniform(0.05, 0.95, size=shape)
+        outer = np.random.uniform(1.05, 3.0, size=shape)
+        return sign * kink * np.where(np.random.rand(*shape) < 0.5, inner, outer)
+    return gen
+
+
+CASES += [
+    Case('smooth_l1', lambda x: mx.sym.smooth_l1(x), [(4, 5)], _smooth_l1, _both_sides_of(1.0),
+         id='smooth_l1-default'),
+    Case('smooth_l1', lambda x: mx.sym.smooth_l1(x, scalar=2.0), [(4, 5)],
+         lambda x: _smooth_l1(x, 2.0), _both_sides_of(0.25), id='smooth_l1-sigma2'),
+]
 
 
 def _softmax(x, axis=-1):
@@ -432,6 +458,8 @@ def test_every_operator_has_a_case():
 # operators tested in other files (name -> file)
 OTHER_TESTS = {
     'Convolution': 'test_conv_pool.py', 'Pooling': 'test_conv_pool.py',
+    '_random_uniform': 'test_operator.py', '_random_normal': 'test_operator.py',
+    '_random_randint': 'test_operator.py',
 }
 
 
@@ -456,3 +484,87 @@ def test_partial_shapes_are_inferred_from_use(ctx):
     executor = out.simple_bind(ctx, data=(5, 2))
     assert executor.forward()[0].shape == (5, 3)
     assert mx.sym.zeros((0, 4)).infer_shape_partial()[1] == [(0, 4)]
+
+
+# ----------------------------------------------------------------------------------------------
+# smooth_l1: MXNet 1.9.1's values, the gradient at the kink, errors
+# ----------------------------------------------------------------------------------------------
+def test_smooth_l1_matches_mxnet(ctx):
+    x = mx.nd.array([-3, -1, -0.25, -0.2, 0, 0.2, 0.25, 1, 3], ctx)
+    # printed by MXNet 1.9.1: mx.nd.smooth_l1(x, scalar=2) and mx.nd.smooth_l1(x)
+    assert_almost_equal(mx.nd.smooth_l1(x, scalar=2),
+                        np.array([2.875, 0.875, 0.125, 0.08, 0, 0.08, 0.125, 0.875, 2.875]))
+    assert_almost_equal(mx.nd.smooth_l1(x),
+                        np.array([2.5, 0.5, 0.03125, 0.02, 0, 0.02, 0.03125, 0.5, 2.5]))
+    assert_almost_equal(mx.nd.smooth_l1(x, 1.0), mx.nd.smooth_l1(x))
+    assert mx.nd.smooth_l1(mx.nd.array([1, 2], ctx, dtype='float64')).dtype == np.float64
+    # the gradient (MXNet 1.9.1's, through autograd): sigma^2 x inside, sign(x) outside
+    mx.test_utils.check_symbolic_backward(
+        mx.sym.smooth_l1(mx.sym.Variable('x'), scalar=2), {'x': x.asnumpy()},
+        [np.ones(9)], {'x': np.array([-1, -1, -1, -0.8, 0, 0.8, 1, 1, 1])}, ctx=ctx)
+
+
+def test_smooth_l1_symbol_json_and_errors():
+    sym = mx.sym.smooth_l1(mx.sym.Variable('d'), scalar=2, name='sl')
+    assert sym.list_arguments() == ['d'] and sym.list_outputs() == ['sl_output']
+    node = json.loads(sym.tojson())['nodes'][1]
+    assert node == {'op': 'smooth_l1', 'name': 'sl', 'attrs': {'scalar': '2'},
+                    'inputs': [[0, 0, 0]]}                 # as MXNet 1.9.1 writes it
+    with pytest.raises(mx.base.MXNetError, match=r"smooth_l1.*scalar.*'a'"):
+        mx.nd.smooth_l1(mx.nd.ones((2,)), scalar='a')
+
+
+# ----------------------------------------------------------------------------------------------
+# random sampling operators (_random_uniform, _random_normal, _random_randint)
+# ----------------------------------------------------------------------------------------------
+def test_random_operators_as_ndarray_functions(ctx):
+    mx.random.seed(3)
+    a = mx.nd.random_uniform(low=-2, high=3, shape=(200, 50), ctx=str(ctx))
+    assert a.shape == (200, 50) and a.dtype == np.float32 and a.context == ctx
+    values = a.asnumpy()
+    assert values.min() >= -2 and values.max() < 3
+    assert abs(values.mean() - 0.5) < 0.05 and abs(values.var() - 25 / 12) < 0.1
+    n = mx.nd.random_normal(loc=1, scale=2, shape=(200, 50), ctx=str(ctx)).asnumpy()
+    assert abs(n.mean() - 1) < 0.05 and abs(n.std() - 2) < 0.05
+    r = mx.nd.random_randint(low=-3, high=4, shape=(1000,), ctx=str(ctx))
+    assert r.dtype == np.int32 and set(np.unique(r.asnumpy())) == set(range(-3, 4))
+    assert mx.nd.random_randint(0, 10, (2,), dtype='int64', ctx=str(ctx)).dtype == np.int64
+    assert mx.nd.uniform(0, 1, (2,), dtype='float64', ctx=str(ctx)).dtype == np.float64
+    assert mx.nd.normal(shape=3, ctx=str(ctx)).shape == (3,)        # positional parameters
+    assert mx.nd.uniform(-1, 1, shape=(2, 2), ctx=str(ctx)).shape == (2, 2)
+    out = mx.nd.zeros((4,), ctx)
+    mx.nd.random_uniform(5, 6, shape=(4,), out=out)
+    assert (out.asnumpy() >= 5).all()
+    mx.random.seed(7)
+    first = mx.nd.random_normal(shape=(5,), ctx=str(ctx)).asnumpy()
+    mx.random.seed(7)
+    assert (mx.nd.random_normal(shape=(5,), ctx=str(ctx)).asnumpy() == first).all()
+
+
+def test_random_operators_in_a_symbol(ctx):
+    with mx.name.NameManager():                      # counters from 0, as in a fresh script
+        noise = mx.sym.random_normal(shape=(2,))
+    sym = mx.sym.Variable('x') + noise
+    nodes = json.loads(sym.tojson())['nodes']
+    assert nodes[1] == {'op': '_random_normal', 'name': 'random_normal0',
+                        'attrs': {'shape': '(2,)'}, 'inputs': []}    # as MXNet 1.9.1
+    r = mx.sym.uniform(low=0, high=1, shape=(2, 2), name='r')
+    assert r.list_arguments() == [] and r.infer_shape() == ([], [(2, 2)], [])
+    executor = sym.bind(ctx, {'x': mx.nd.zeros((2,), ctx)}, args_grad={'x': mx.nd.zeros((2,), ctx)})
+    first = executor.forward(is_train=True)[0].asnumpy().copy()
+    second = executor.forward(is_train=True)[0].asnumpy()
+    assert not (first == second).all()                               # drawn at every forward
+    executor.backward([mx.nd.ones((2,), ctx)])
+    assert executor.grad_dict['x'].asnumpy().tolist() == [1, 1]
+    assert mx.sym.random_randint(low=0, high=3, shape=(4,)).infer_type()[1] == [np.int32]
+
+
+@pytest.mark.parametrize('call, message', [
+    (lambda: mx.nd.random_uniform(low=2, high=1, shape=(2,)), r'_random_uniform.*low <= high.*low=2, high=1'),
+    (lambda: mx.nd.random_normal(scale=-1, shape=(2,)), r'_random_normal.*scale > 0.*scale=-1'),
+    (lambda: mx.nd.random_randint(low=5, high=1, shape=(2,)), r'_random_randint.*low < high.*low=5, high=1'),
+    (lambda: mx.nd.random_randint(0, 5, (2,), dtype='float32'), r'_random_randint.*int32 or int64.*float32'),
+])
+def test_random_operator_errors(call, message):
+    with pytest.raises(mx.base.MXNetError, match=message):
+        call()

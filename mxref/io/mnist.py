@@ -1,9 +1,7 @@
 """``MNISTIter``: MNIST images and labels from IDX files, as MXNet's C++ iterator serves them."""
-import logging
-
 import numpy as np
 
-from ..base import MXNetValueError
+from ..base import MXNetValueError, native_log
 from ..ndarray import array
 from .base import DataBatch, DataDesc, DataIter
 from .idx import read_idx
@@ -30,7 +28,9 @@ class MNISTIter(DataIter):
     flat : bool, default False
     seed : int, default 0
     silent : bool, default False
-        When False, log how many images were loaded.
+        When False, write how many images were loaded to stderr, as MXNet does
+        (``MNISTIter: load 60000 images, shuffle=1, shape=(100,784)``; through
+        :data:`mxref.base.native_log`).
     num_parts, part_index : int, default 1, 0
         Read only part ``part_index`` of ``num_parts`` equal slices of the file (for
         distributed training).
@@ -71,8 +71,10 @@ class MNISTIter(DataIter):
         self._loc = 0
         self._batch = None
         if not silent:
-            logging.info('MNISTIter: load %d images, shuffle=%d, shape=(%s)', count, int(shuffle),
-                         ','.join(str(n) for n in (self.batch_size,) + shape[1:]))
+            # MXNet's text, shape brackets included: a tuple when flat, a TShape otherwise
+            dims = ','.join(str(n) for n in (self.batch_size,) + shape[1:])
+            native_log.info('MNISTIter: load %d images, shuffle=%d, shape=%s', count,
+                            int(shuffle), ('(%s)' if flat else '[%s]') % dims)
 
     @property
     def num_examples(self):

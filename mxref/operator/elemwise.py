@@ -400,6 +400,47 @@ for _name, (_expr, _grad, _aliases) in SCALAR_MATH.items():
 
 
 @register
+class SmoothL1(BinaryScalar):
+    r"""The smooth L1 loss of each element, with :math:`\sigma` the ``scalar`` (default 1):
+
+    .. math::
+
+        f(x) = \begin{cases}
+               (\sigma x)^2 / 2,            & \text{if } |x| \le 1/\sigma^2 \\
+               |x| - 0.5 / \sigma^2,         & \text{otherwise}
+               \end{cases}
+
+        \frac{\partial f}{\partial x} = \begin{cases}
+               \sigma^2 x,                  & \text{if } |x| \le 1/\sigma^2 \\
+               \operatorname{sign}(x),       & \text{otherwise}
+               \end{cases}
+
+    Both pieces meet at :math:`|x| = 1/\sigma^2`, so the loss and its gradient are
+    continuous.  Used as the box-regression loss of Fast R-CNN; it is an elementwise
+    operator, not a loss layer: sum it (``mx.sym.MakeLoss(mx.sym.sum(...))``) to train on it.
+
+    Example::
+
+       smooth_l1([1, 2, 3, 4]) = [0.5, 1.5, 2.5, 3.5]
+       smooth_l1([-0.2, 0.2, 1], scalar=2) = [0.08, 0.08, 0.875]
+
+    Parameters
+    ----------
+    data : NDArray or Symbol
+        The input.
+    scalar : float, default=1.0
+        :math:`\sigma`.
+    """
+    op_name = 'smooth_l1'
+    params = (Param('scalar', 'float', 1.0, doc='sigma'),)
+    expr = ('where(fabs(x) > 1 / (s * s), fabs(x) - 0.5 / (s * s), 0.5 * x * x * (s * s))')
+    grad = 'dy * where(fabs(x) > 1 / (s * s), sign(x), x * (s * s))'
+
+    def scalar_for(self, dtype):
+        return self.scalar
+
+
+@register
 class AddN(Operator):
     """Sum of any number of arrays of one shape: ``y = x0 + x1 + ...``; each ``dxi = dy``."""
     op_name = 'add_n'
