@@ -19,7 +19,7 @@ from . import backend
 from .base import MXNetError, MXNetKeyError, MXNetTypeError, MXNetValueError
 from .context import Context
 from .ndarray.ndarray import NDArray, empty as nd_empty, zeros as nd_zeros
-from .operator.base import shape_str
+from .operator.base import shape_str, known_shape
 from .symbol.graph import (topo_order, aux_variable_ids, infer_shapes, infer_types,
                            shape_is_complete)
 
@@ -88,7 +88,8 @@ class Executor:
                 array_of[id(node)] = self.aux_arrays[aux_index[node.name]]
             else:
                 array_of[id(node)] = self.arg_arrays[arg_index[node.name]]
-        known_shapes = {n.name: array_of[id(n)].shape for n in variables}
+        # bound arrays have known shapes: a 0 there is an empty dimension, not an unknown one
+        known_shapes = {n.name: known_shape(array_of[id(n)].shape) for n in variables}
         shapes = infer_shapes(order, known_shapes)
         types = infer_types(order, {n.name: np.dtype(array_of[id(n)].dtype) for n in variables})
         for node in variables:

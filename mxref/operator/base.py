@@ -19,7 +19,8 @@ from .params import parse_params
 
 import numpy as np
 
-__all__ = ['Operator', 'register', 'get', 'registered_names', 'shape_str']
+__all__ = ['Operator', 'register', 'get', 'registered_names', 'shape_str', 'EmptyShape',
+           'shape_is_complete', 'merge_shapes']
 
 _REGISTRY = {}          # every name (canonical and alias) -> operator class
 _CANONICAL = {}         # canonical name -> operator class
@@ -59,6 +60,82 @@ def shape_str(shape):
     return 'unknown' if shape is None else str(tuple(shape))
 
 
+# ----------------------------------------------------------------------------------------------
+# Partial shapes
+#
+# MXNet 1.x writes an unknown dimension as 0: ``(0, 5)`` is "some batch size, 5 features", and
+# ``()`` (or None here) a shape not known at all.  Operators such as ``slice(begin=1, end=1)``
+# can however produce a *real* 0-sized dimension.  Inside shape inference such a known, empty
+# shape is an :class:`EmptyShape`: a tuple whose zeros are sizes, not gaps.
+# ----------------------------------------------------------------------------------------------
+class EmptyShape(tuple):
+    """A completely known shape with a 0-sized (empty) dimension, e.g. ``(0, 4)`` from
+    ``slice(x, begin=(1,), end=(1,))`` on a (3, 4) input.
+
+    A plain tuple's 0 means "unknown dimension" (MXNet's convention for partial shapes); the
+    zeros of an EmptyShape are real.  It compares equal to, and prints like, the plain tuple
+    (``infer_shape`` hands it to users, as MXNet reports such shapes as known).
+
+    >>> shape_is_complete((0, 4)), shape_is_complete(EmptyShape((0, 4)))
+    (False, True)
+    """
+    __slots__ = ()
+
+
+def shape_is_complete(shape):
+    """Whether every dimension of ``shape`` is known: it has dimensions and no 0, or it is an
+    :class:`EmptyShape`.  ``()`` and None are how MXNet reports a wholly unknown shape."""
+    if isinstance(shape, EmptyShape):
+        return True
+    return bool(shape) and 0 not in shape
+
+
+def merge_shapes(a, b, op=None, arg='shape'):
+    """Combine two descriptions of one shape, where a 0 marks an unknown dimension (and None
+    an unknown shape); fail when they contradict.
+
+    The zeros of an :class:`EmptyShape` are known sizes: merging keeps them, and a non-zero
+    size against them is a contradiction.  ``op`` (an :class:`Operator`, or a string) and
+    ``arg`` name what the shape belongs to in the error message.
+
+    >>> merge_shapes((0, 5), (4, 0))
+    (4, 5)
+    >>> merge_shapes(None, (0, 5))
+    (0, 5)
+    >>> merge_shapes((3, 5), (4, 5), 'FullyConnected', 'data')
+    Traceback (most recent call last):
+    ...
+    mxref.base.MXNetValueError: FullyConnected: data has shape (3, 5), which contradicts (4, 5)
+    """
+    if a is None or b is None:
+        return b if a is None else a
+
+    def conflict():
+        where = op if isinstance(op, str) else (
+            "%s '%s'" % (op.op_name, op.name) if op is not None else 'shape inference')
+        raise MXNetValueError('%s: %s has shape %s, which contradicts %s'
+                              % (where, arg, tuple(a), tuple(b)))
+
+    if len(a) != len(b):
+        conflict()
+    known_a, known_b = isinstance(a, EmptyShape), isinstance(b, EmptyShape)
+    merged, all_known = [], True
+    for x, y in zip(a, b):
+        x_known, y_known = x != 0 or known_a, y != 0 or known_b
+        if x_known and y_known and x != y:
+            conflict()
+        merged.append(x if x_known else y)
+        all_known = all_known and (x_known or y_known)
+    return known_shape(merged) if all_known else tuple(merged)
+
+
+def known_shape(shape):
+    """``shape`` as a completely known shape: an :class:`EmptyShape` if it has a 0 (a real,
+    empty dimension), else a plain tuple."""
+    shape = tuple(int(d) for d in shape)
+    return EmptyShape(shape) if 0 in shape else shape
+
+
 class Operator:
     """Base class of all operators.
 
@@ -82,6 +159,12 @@ class Operator:
     ``input_init``
         ``{input name: initializer JSON}`` set on input variables that have no ``__init__``
         (BatchNorm's moving_var starts at one).
+    ``accepts_partial``
+        True when :meth:`infer_shape` takes a ``partial`` flag and, with ``partial=True``,
+        accepts partly known input shapes (0 marking an unknown dimension) and fills in what
+        it can, as MXNet's ``infer_shape_partial`` does.  Other operators only ever see
+        complete input shapes (or None for an unknown one).  The default elementwise rule
+        accepts them; a subclass overriding :meth:`infer_shape` must set it again itself.
     """
     op_name = None
     aliases = ()
@@ -92,6 +175,13 @@ class Operator:
     num_args_param = None
     uses_out_grad = True
     input_init = {}
+    accepts_partial = True          # the default elementwise rule below does
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # An operator with its own infer_shape sees partial shapes only if it says it can.
+        if 'infer_shape' in cls.__dict__ and 'accepts_partial' not in cls.__dict__:
+            cls.accepts_partial = False
 
     def __init__(self, attrs=None, name=None):
         self.attrs = dict(attrs or {})
@@ -130,21 +220,28 @@ class Operator:
         return list(self.aux_states)
 
     # ------------------------------------------------------------------ inference
-    def infer_shape(self, in_shapes):
+    def infer_shape(self, in_shapes, partial=False):
         """Return ``(in_shapes, out_shapes, aux_shapes)``, filling what can be deduced.
 
-        ``in_shapes`` lists one shape tuple per argument, ``None`` where unknown.  The default
-        is for elementwise operators: every input and output has one shape.
+        ``in_shapes`` lists one shape tuple per argument, ``None`` where unknown.  With
+        ``partial=True`` (only for operators with ``accepts_partial``) a 0 in a shape marks an
+        unknown dimension; otherwise a 0 is a real, empty dimension.  The default is for
+        elementwise operators: every input and output has one shape.
         """
         known = [s for s in in_shapes if s is not None]
         if not known:
             return in_shapes, [None] * len(self.list_outputs()), []
-        for shape in known[1:]:
-            if tuple(shape) != tuple(known[0]):
-                self.fail('inputs must have the same shape, got %s'
-                          % ', '.join('%s %s' % (n, shape_str(s)) for n, s in
-                                      zip(self.list_arguments(), in_shapes)))
-        shape = tuple(known[0])
+        if partial:
+            shape = None
+            for arg, given in zip(self.list_arguments(), in_shapes):
+                shape = merge_shapes(shape, given, self, arg)
+        else:
+            for shape in known[1:]:
+                if tuple(shape) != tuple(known[0]):
+                    self.fail('inputs must have the same shape, got %s'
+                              % ', '.join('%s %s' % (n, shape_str(s)) for n, s in
+                                          zip(self.list_arguments(), in_shapes)))
+            shape = tuple(known[0])
         return [shape] * len(in_shapes), [shape] * len(self.list_outputs()), []
 
     def infer_type(self, in_types):
@@ -159,14 +256,19 @@ class Operator:
         """Deduce input shapes (``what='shape'``) or types from known outputs.
 
         ``in_values`` holds what is known so far (shapes may be partial, 0 marking an unknown
-        dimension).  Operators using the default elementwise rule (every input and output
-        alike) run it backwards, as MXNet's inference does; others deduce nothing this way.
+        dimension).  ``out_values`` are the outputs' values: complete ones, or for operators
+        with ``accepts_partial`` partial ones too (None where unknown).  Operators using the
+        default elementwise rule (every input and output alike) run it backwards, as MXNet's
+        inference does; others deduce nothing this way unless they override this method.
         """
         default = Operator.infer_shape if what == 'shape' else Operator.infer_type
         rule = type(self).infer_shape if what == 'shape' else type(self).infer_type
-        if rule is not default:
+        if rule is not default or out_values[0] is None:
             return in_values
-        return [out_values[0]] * len(in_values)
+        if what == 'type':
+            return [out_values[0]] * len(in_values)
+        return [merge_shapes(given, out_values[0], self, arg)
+                for arg, given in zip(self.list_arguments(), in_values)]
 
     # ------------------------------------------------------------------ compute
     def forward(self, is_train, req, in_data, out_data, aux):
@@ -200,6 +302,11 @@ class Operator:
             self.fail('%s has shape %s, expected %s'
                       % (self.list_arguments()[index], shape_str(given), shape_str(shape)))
         shapes[index] = shape
+
+    def merge_shape(self, shapes, index, shape):
+        """Merge the partly known ``shape`` (0: unknown dimension) into ``shapes[index]``,
+        failing on a contradiction (see :func:`merge_shapes`)."""
+        shapes[index] = merge_shapes(shapes[index], shape, self, self.list_arguments()[index])
 
     def __repr__(self):
         return '<%s %r>' % (self.op_name, self.name)

@@ -6,7 +6,7 @@ Both run through the backend's 2-D functions (``conv2d_*``, ``pool2d_*``); a 1-D
 import numpy as np
 
 from ..base import MXNetTypeError
-from .base import Operator, register, shape_str
+from .base import Operator, register, shape_str, merge_shapes
 from .params import Param
 
 __all__ = ['Convolution', 'Pooling', 'conv_output_size', 'pool_output_size']
@@ -123,25 +123,35 @@ class Convolution(Operator):
     def list_arguments(self):
         return ['data', 'weight'] if self.no_bias else ['data', 'weight', 'bias']
 
-    def infer_shape(self, in_shapes):
+    accepts_partial = True
+
+    def infer_shape(self, in_shapes, partial=False):
         shapes = list(in_shapes)
         data = shapes[0]
-        if data is None:
+        if data is None:                # as in MXNet, the weight alone does not give the data
             return shapes, [None], []
         dims = len(self.kernel)
         if len(data) != dims + 2:
             self.fail('data must be %s (%d dimensions) for kernel=%s, got shape %s'
                       % (_CHANNEL_FIRST[dims], dims + 2, self.kernel, shape_str(data)))
+        known = lambda size: size != 0 or not partial        # with partial, 0 is unknown
         channels = data[1]
-        if channels % self.num_group:
+        if known(channels) and channels % self.num_group:
             self.fail('data has %d channels, which num_group=%d does not divide'
                       % (channels, self.num_group))
-        self.assign_shape(shapes, 1, (self.num_filter, channels // self.num_group) + self.kernel)
+        weight = (self.num_filter, channels // self.num_group) + self.kernel
+        if partial:
+            self.merge_shape(shapes, 1, weight)
+        else:
+            self.assign_shape(shapes, 1, weight)
         if not self.no_bias:
-            self.assign_shape(shapes, 2, (self.num_filter,))
+            self.merge_shape(shapes, 2, (self.num_filter,))
         out = []
         for axis in range(dims):
             size = data[2 + axis]
+            if not known(size):
+                out.append(0)
+                continue
             reach = self.dilate[axis] * (self.kernel[axis] - 1) + 1
             if reach > size + 2 * self.pad[axis]:
                 self.fail('kernel %s (dilated to %d) exceeds the input %s padded by %s'
@@ -149,6 +159,20 @@ class Convolution(Operator):
             out.append(conv_output_size(size, self.kernel[axis], self.stride[axis],
                                         self.pad[axis], self.dilate[axis]))
         return shapes, [(data[0], self.num_filter) + tuple(out)], []
+
+    def infer_backward(self, what, in_values, out_values):
+        """From the output, as MXNet does: the batch size, and each spatial size whose stride
+        is 1 (``H = OH + dilate·(KH − 1) − 2·pad``)."""
+        data, out = in_values[0], out_values[0]
+        if what != 'shape' or data is None or out is None or len(out) != len(data):
+            return in_values
+        deduced = [out[0]] + [0] * (len(data) - 1)
+        for axis in range(len(self.kernel)):
+            size = out[2 + axis]
+            if size and self.stride[axis] == 1:
+                deduced[2 + axis] = (size + self.dilate[axis] * (self.kernel[axis] - 1)
+                                     - 2 * self.pad[axis])
+        return [merge_shapes(data, tuple(deduced), self, 'data')] + list(in_values[1:])
 
     def infer_type(self, in_types):
         in_types, out_types, aux = super().infer_type(in_types)

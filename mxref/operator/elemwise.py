@@ -139,12 +139,13 @@ class Cast(UnaryMath):
 @register
 class Clip(UnaryMath):
     """Clips values into ``[a_min, a_max]``: ``a_max if x > a_max else (a_min if x < a_min
-    else x)`` (so a_max wins when a_min > a_max, as in MXNet); the gradient passes only where
-    ``a_min <= x <= a_max``."""
+    else x)`` (so a_max wins when a_min > a_max, as in MXNet); the gradient is blocked only
+    where ``x < a_min`` or ``x > a_max``, so it passes at the bounds and at NaN (which clip
+    passes through), as in MXNet 1.9.1."""
     op_name = 'clip'
     params = (Param('a_min', 'float'), Param('a_max', 'float'))
     expr = 'where(x > a_max, a_max, where(x < a_min, a_min, x))'
-    grad = 'dy * ((x >= a_min) * (x <= a_max))'
+    grad = 'where(x < a_min, 0, where(x > a_max, 0, dy))'
 
     def forward(self, is_train, req, in_data, out_data, aux):
         self.B.elementwise(self.expr, out_data[0], req[0], x=in_data[0], a_min=self.a_min,
@@ -203,13 +204,23 @@ BINARY_NAMES = {
 }
 
 
-def broadcast_shape(op, lhs, rhs):
-    """NumPy's broadcasting of two shapes (MXNet's rule too); ``op`` reports a mismatch."""
+def broadcast_shape(op, lhs, rhs, partial=False):
+    """NumPy's broadcasting of two shapes (MXNet's rule too); ``op`` reports a mismatch.
+
+    With ``partial``, a 0 marks an unknown size, and a dimension where either side is unknown
+    is unknown in the result (as in MXNet, even where the other side is not 1).
+
+    >>> broadcast_shape(None, (2, 0), (1, 3), partial=True)
+    (2, 0)
+    """
     ndim = max(len(lhs), len(rhs))
     lhs_full = (1,) * (ndim - len(lhs)) + tuple(lhs)
     rhs_full = (1,) * (ndim - len(rhs)) + tuple(rhs)
     out = []
     for left, right in zip(lhs_full, rhs_full):
+        if partial and (left == 0 or right == 0):
+            out.append(0)
+            continue
         if left != right and left != 1 and right != 1:
             op.fail('operands could not be broadcast together: lhs %s, rhs %s'
                     % (shape_str(lhs), shape_str(rhs)))
@@ -243,11 +254,13 @@ class BinaryElemwise(Operator):
 class BinaryBroadcast(BinaryElemwise):
     """y = f(a, b) with NumPy broadcasting; each gradient is summed back to its input's shape."""
 
-    def infer_shape(self, in_shapes):
+    accepts_partial = True
+
+    def infer_shape(self, in_shapes, partial=False):
         lhs, rhs = in_shapes
         if lhs is None or rhs is None:
             return in_shapes, [None], []
-        return in_shapes, [broadcast_shape(self, lhs, rhs)], []
+        return in_shapes, [broadcast_shape(self, lhs, rhs, partial)], []
 
 
 def _make_binary(kind, expr, grad_a, grad_b):

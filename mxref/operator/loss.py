@@ -2,7 +2,7 @@
 the head gradient and produce the gradient of their loss: they are where training starts."""
 import numpy as np
 
-from .base import Operator, register, shape_str
+from .base import Operator, register, shape_str, merge_shapes
 from .nn import flat2d
 from .params import Param
 
@@ -43,14 +43,21 @@ class SoftmaxOutput(Operator):
             return tuple(data[:-1])
         return (data[0],)
 
-    def infer_shape(self, in_shapes):
+    accepts_partial = True
+
+    def infer_shape(self, in_shapes, partial=False):
         shapes = list(in_shapes)
         data, label = shapes
-        if data is None:
+        if data is None:                # as in MXNet, the label alone does not give the data
             return shapes, [None], []
         expected = self._label_shape(data)
         if label is None:
             shapes[1] = expected
+        elif partial:
+            # a label of the data's rank holds probabilities and has the data's shape
+            like = tuple(data) if len(label) == len(data) and len(data) != len(expected) \
+                else expected
+            shapes[1] = merge_shapes(label, like, self, 'label')
         elif tuple(label) != tuple(data):
             flat_ok = (self.multi_output and len(label) == 2 and label[0] == data[0]
                        and label[1] == int(np.prod(data[2:], dtype=np.int64)))

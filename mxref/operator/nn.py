@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from .base import Operator, register, shape_str
+from .base import Operator, register, shape_str, merge_shapes
 from .params import Param
 
 __all__ = ['FullyConnected', 'LeakyReLU', 'Embedding', 'Dropout', 'Softmax', 'LogSoftmax',
@@ -36,32 +36,42 @@ class FullyConnected(Operator):
             return flat2d(data)
         return (int(np.prod(data[:-1], dtype=np.int64)), data[-1])
 
-    def infer_shape(self, in_shapes):
+    accepts_partial = True
+
+    def infer_shape(self, in_shapes, partial=False):
         shapes = list(in_shapes)
         data = shapes[0]
-        if data is None:
-            weight = shapes[1]
+        if data is None:                # as in MXNet, the weight alone does not give the data
             return shapes, [None], []
         if len(data) == 0:
             self.fail('data must have at least one dimension, got shape ()')
-        k = self._rows_cols(data)[1]          # 1-D data is a column: (n, 1)
         weight = shapes[1]
-        if weight is not None and tuple(weight) != (self.num_hidden, k):
+        if partial and weight is not None and (len(data) == 2 or not self.flatten):
+            # the features of 2-D data (or, without flatten, its last axis) are the weight's
+            # columns; with more axes flattened, their product is all the weight tells
+            if data[-1] and len(weight) == 2 and weight[1] and data[-1] != weight[1]:
+                self.fail('data shape %s does not match weight %s: data must have %d features'
+                          % (shape_str(data), shape_str(weight), weight[1]))
+            data = tuple(data[:-1]) + (data[-1] or (weight[1] if len(weight) == 2 else 0),)
+            shapes[0] = data
+        k = self._rows_cols(data)[1]          # 1-D data is a column: (n, 1); 0 if unknown
+        if weight is not None and not partial and tuple(weight) != (self.num_hidden, k):
             self.fail('data shape %s does not match weight %s: weight must be (num_hidden=%d, %d)'
                       % (shape_str(data), shape_str(weight), self.num_hidden, k))
-        shapes[1] = (self.num_hidden, k)
+        self.merge_shape(shapes, 1, (self.num_hidden, k))
         if not self.no_bias:
-            self.assign_shape(shapes, 2, (self.num_hidden,))
+            self.merge_shape(shapes, 2, (self.num_hidden,))
         out = (data[0], self.num_hidden) if self.flatten else tuple(data[:-1]) + (self.num_hidden,)
         return shapes, [out], []
 
     def infer_backward(self, what, in_values, out_values):
         """The batch dimension(s) of the data follow from the output's."""
         data, out = in_values[0], out_values[0]
-        if what != 'shape' or data is None:
+        if what != 'shape' or data is None or out is None:
             return in_values
         lead = 1 if self.flatten else len(out) - 1
-        return [tuple(out[:lead]) + tuple(data[lead:])] + list(in_values[1:])
+        data = merge_shapes(tuple(data[:lead]), tuple(out[:lead]), self, 'data') + tuple(data[lead:])
+        return [data] + list(in_values[1:])
 
     def forward(self, is_train, req, in_data, out_data, aux):
         B = self.B

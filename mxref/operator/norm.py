@@ -47,17 +47,19 @@ class BatchNorm(Operator):
     def num_visible_outputs(self):
         return 3 if self.output_mean_var else 1
 
-    def infer_shape(self, in_shapes):
+    accepts_partial = True
+
+    def infer_shape(self, in_shapes, partial=False):
         shapes = list(in_shapes)
         data = shapes[0]
-        if data is None:
+        if data is None:                # as in MXNet, gamma alone does not give the data
             return shapes, [None, None, None], [None, None]
         if not -len(data) <= self.axis < len(data):
             self.fail('axis %d is out of range for data %s' % (self.axis, shape_str(data)))
-        channels = (data[self.axis % len(data)],)
+        channels = (data[self.axis % len(data)],)      # (0,) while the channels are unknown
         for i in (1, 2):
-            self.assign_shape(shapes, i, channels)
-        return shapes, [tuple(data), channels, channels], [channels, channels]
+            (self.merge_shape if partial else self.assign_shape)(shapes, i, channels)
+        return shapes, [data, channels, channels], [channels, channels]
 
     def infer_type(self, in_types):
         if in_types[0] is None:

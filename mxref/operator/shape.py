@@ -3,7 +3,7 @@ splitting, tiling, gathering (take, pick, one_hot, Embedding's cousin) and where
 import numpy as np
 
 from ..base import MXNetValueError
-from .base import Operator, register, shape_str
+from .base import Operator, register, shape_str, merge_shapes
 from .nn import flat2d
 from .params import Param
 
@@ -16,14 +16,27 @@ def _size(shape):
     return int(np.prod(shape, dtype=np.int64))
 
 
-def infer_reshape(src, spec, reverse=False, who='Reshape'):
+def _without(shape, axis):
+    """``shape`` with the size along ``axis`` replaced by 0 (unknown)."""
+    return _with(shape, axis, 0)
+
+
+def _with(shape, axis, size):
+    """``shape`` with ``size`` along ``axis``."""
+    return tuple(shape[:axis]) + (size,) + tuple(shape[axis + 1:])
+
+
+def infer_reshape(src, spec, reverse=False, who='Reshape', partial=False):
     """The output shape of MXNet's ``reshape(shape=spec)`` applied to shape ``src``.
 
     Codes in ``spec``: ``0`` copies the input dimension, ``-1`` is inferred from the rest,
     ``-2`` copies all remaining input dimensions, ``-3`` merges two consecutive input
     dimensions, ``-4, a, b`` splits one input dimension into ``a·b`` (one may be -1).
-    ``reverse`` applies the codes from the right.
+    ``reverse`` applies the codes from the right.  With ``partial``, a 0 in ``src`` is an
+    unknown size; output sizes that depend on one are 0 (unknown) too.
 
+    >>> infer_reshape((0, 3, 2), (-1, 6), partial=True)
+    (0, 6)
     >>> infer_reshape((2, 3, 4), (-4, 1, 2, -3))
     (1, 2, 12)
     >>> infer_reshape((2, 3, 4), (0, -1))
@@ -32,7 +45,8 @@ def infer_reshape(src, spec, reverse=False, who='Reshape'):
     src, spec = tuple(src), tuple(spec)
     if reverse:
         return tuple(reversed(infer_reshape(tuple(reversed(src)), tuple(reversed(spec)),
-                                            False, who)))
+                                            False, who, partial)))
+    unknown = partial and 0 in src      # then a size computed from an unknown one is 0 too
 
     def bad(message):
         raise MXNetValueError('%s: cannot reshape %s to %s: %s' % (who, src, spec, message))
@@ -68,7 +82,7 @@ def infer_reshape(src, spec, reverse=False, who='Reshape'):
                 bad('-4 allows at most one -1')
             first = total // second if first == -1 else first
             second = total // first if second == -1 else second
-            if first * second != total:
+            if first * second != total and not (unknown and total == 0):
                 bad('%d x %d does not split dimension %d' % (first, second, total))
             out.extend((first, second))
             i += 1
@@ -79,6 +93,10 @@ def infer_reshape(src, spec, reverse=False, who='Reshape'):
         else:
             bad('unknown code %d' % code)
         j += 1
+    if unknown:
+        if infer_at is not None:
+            out[infer_at] = 0
+        return tuple(out)
     if infer_at is not None:
         rest = _size(out)
         if rest == 0 or _size(src) % rest:
@@ -114,14 +132,33 @@ class Reshape(_ReshapeBase):
     params = (Param('shape', 'shape', ()), Param('reverse', 'bool', False),
               Param('target_shape', 'shape', ()), Param('keep_highest', 'bool', False))
 
-    def new_shape(self, data):
+    accepts_partial = True
+
+    def infer_shape(self, in_shapes, partial=False):
+        data = in_shapes[0]
+        return in_shapes, [None if data is None else self.new_shape(tuple(data), partial)], []
+
+    def new_shape(self, data, partial=False):
+        who = "Reshape '%s'" % self.name
         if self.shape:
-            return infer_reshape(data, self.shape, self.reverse, "Reshape '%s'" % self.name)
+            return infer_reshape(data, self.shape, self.reverse, who, partial)
         if not self.target_shape:
             self.fail('either shape or target_shape must be given')
         target = ((data[0],) if self.keep_highest else ()) + tuple(self.target_shape)
         spec = tuple(-1 if d == 0 else d for d in target)
-        return infer_reshape(data, spec, False, "Reshape '%s'" % self.name)
+        return infer_reshape(data, spec, False, who, partial)
+
+    def infer_backward(self, what, in_values, out_values):
+        """A known output gives the data's one unknown size (as MXNet does): the element
+        count divided by the data's known sizes."""
+        data, out = in_values[0], out_values[0]
+        if what != 'shape' or data is None or out is None or 0 in out or list(data).count(0) != 1:
+            return in_values
+        known = _size([d for d in data if d])
+        if _size(out) % known:
+            self.fail('data %s cannot have %d elements, as the output %s does'
+                      % (shape_str(data), _size(out), shape_str(out)))
+        return [tuple(d or _size(out) // known for d in data)]
 
 
 @register
@@ -275,7 +312,8 @@ class SliceAxis(Slice):
         end = list(shape)
         b, e, _ = slice(self.begin, self.end).indices(shape[axis])
         if b >= e:
-            self.fail('begin %d and end %s select nothing of axis %d (size %d)'
+            self.fail('begin %d and end %s select nothing of axis %d (size %d): slice_axis '
+                      'needs begin < end, as in MXNet (slice allows an empty range)'
                       % (self.begin, self.end, axis, shape[axis]))
         begin[axis], end[axis] = b, e
         return tuple(begin), tuple(end), (1,) * len(shape)
@@ -292,22 +330,53 @@ class Concat(Operator):
     def list_arguments(self):
         return ['arg%d' % i for i in range(self.num_args)]
 
-    def infer_shape(self, in_shapes):
+    accepts_partial = True
+
+    def infer_shape(self, in_shapes, partial=False):
         known = [s for s in in_shapes if s is not None]
-        if len(known) < len(in_shapes):
+        if not known or (len(known) < len(in_shapes) and not partial):
             return in_shapes, [None], []
         ndim = len(known[0])
         if not -ndim <= self.dim < ndim:
             self.fail('dim %d is out of range for inputs of %d dimensions' % (self.dim, ndim))
         dim = self.dim % ndim
-        for shape in known:
-            if len(shape) != ndim or any(a != b for i, (a, b) in enumerate(zip(shape, known[0]))
-                                          if i != dim):
-                self.fail('inputs must agree on every axis but %d, got %s'
-                          % (dim, ', '.join(shape_str(s) for s in in_shapes)))
-        out = list(known[0])
-        out[dim] = sum(s[dim] for s in known)
-        return in_shapes, [tuple(out)], []
+        if not partial:
+            for shape in known:
+                if len(shape) != ndim or any(a != b for i, (a, b) in
+                                             enumerate(zip(shape, known[0])) if i != dim):
+                    self.fail('inputs must agree on every axis but %d, got %s'
+                              % (dim, ', '.join(shape_str(s) for s in in_shapes)))
+            out = list(known[0])
+            out[dim] = sum(s[dim] for s in known)
+            return in_shapes, [tuple(out)], []
+        # Partial: the inputs share every axis but ``dim`` (merged, 0 where unknown); the
+        # output's ``dim`` is their sum once every input's size along it is known.
+        common = None
+        for i, shape in enumerate(in_shapes):
+            if shape is not None:
+                common = merge_shapes(common, _without(shape, dim), self, 'arg%d' % i)
+        shapes = [_with(common, dim, 0) if s is None else _with(common, dim, s[dim])
+                  for s in in_shapes]
+        sizes = [s[dim] for s in shapes]
+        return shapes, [_with(common, dim, 0 if 0 in sizes else sum(sizes))], []
+
+    def infer_backward(self, what, in_values, out_values):
+        """The output gives the shared axes and, when only one input's size along ``dim`` is
+        unknown, that size (the output's minus the others')."""
+        out = out_values[0]
+        if what != 'shape' or out is None or any(s is None for s in in_values):
+            return in_values
+        dim = self.dim % len(out)
+        shapes = [_with(merge_shapes(_without(s, dim), _without(out, dim), self, 'arg%d' % i),
+                        dim, s[dim]) for i, s in enumerate(in_values)]
+        unknown = [i for i, s in enumerate(shapes) if s[dim] == 0]
+        if len(unknown) == 1 and out[dim]:
+            rest = out[dim] - sum(s[dim] for s in shapes)
+            if rest <= 0:
+                self.fail('output has %d along dim %d, the other inputs already %d'
+                          % (out[dim], dim, out[dim] - rest))
+            shapes[unknown[0]] = _with(shapes[unknown[0]], dim, rest)
+        return shapes
 
     def forward(self, is_train, req, in_data, out_data, aux):
         self.B.concat(in_data, self.dim % in_data[0].ndim, out_data[0], req[0])

@@ -9,10 +9,11 @@ import numpy as np
 
 from ..base import DTYPE_OF_FLAG, MXNetValueError, MXNetError
 from ..operator import get as get_op
-from ..operator.base import shape_str
+from ..operator.base import shape_str, EmptyShape, shape_is_complete, merge_shapes, known_shape
 from ..operator.params import Param
 
-__all__ = ['Node', 'topo_order', 'infer_shapes', 'infer_types', 'parse_shape_attr']
+__all__ = ['Node', 'topo_order', 'infer_shapes', 'infer_types', 'parse_shape_attr',
+           'shape_is_complete', 'EmptyShape']
 
 
 class Node:
@@ -108,42 +109,29 @@ def parse_shape_attr(text):
     return shape if shape else None
 
 
-def shape_is_complete(shape):
-    """A shape is known when it has dimensions and no 0 (MXNet's mark of an unknown one);
-    ``()`` is how MXNet reports a wholly unknown shape."""
-    return bool(shape) and 0 not in shape
-
-
-def merge_shapes(old, new):
-    """Combine two partial shapes (0 = unknown dimension); None when they contradict."""
+def _merge_types(old, new, op, name):
     if old is None or new is None:
         return new if old is None else old
-    if len(old) != len(new):
-        return None
-    merged = []
-    for a, b in zip(old, new):
-        if a and b and a != b:
-            return None
-        merged.append(a or b)
-    return tuple(merged)
+    if np.dtype(old) != np.dtype(new):
+        op.fail('%s has type %s, which contradicts %s inferred elsewhere'
+                % (name, np.dtype(old).name, np.dtype(new).name))
+    return old
 
 
-def _merge_types(old, new):
-    if old is None or new is None:
-        return new if old is None else old
-    return old if np.dtype(old) == np.dtype(new) else None
+def _entry_names(op):
+    """Readable names of a node's argument, output and auxiliary entries, for errors."""
+    return (op.list_arguments(), ['output' if o == 'output' else 'output %s' % o
+                                  for o in op.list_outputs()],
+            op.list_auxiliary_states())
 
 
-_RULES = {'shape': (shape_is_complete, merge_shapes),
-          'type': (lambda t: t is not None, _merge_types)}
-
-
-def _propagate(order, entry_values, infer, what):
+def _propagate(order, entry_values, infer, complete, merge, backward_partial, backward):
     """Run ``infer(op, inputs) -> (inputs, outputs, aux)`` over the graph until nothing new
     is learned.  ``entry_values`` maps (id(node), index) to a value (None: unknown; shapes
-    may be partial).  Operators see only complete values; what they deduce is merged in, and
-    operators whose outputs are known may deduce their inputs backwards."""
-    complete, merge = _RULES[what]
+    may be partial).  ``infer`` decides what each operator sees; what it deduces is merged
+    in with ``merge(old, new, op, name)``, which fails on a contradiction.  Operators whose
+    outputs are known (complete ones, or any when ``backward_partial(op)``) may then deduce
+    their inputs backwards with ``backward(op, inputs, outputs)``."""
     for _ in range(len(order) + 1):
         changed = False
         for node in order:
@@ -159,22 +147,25 @@ def _propagate(order, entry_values, infer, what):
             if all(complete(v) for v in raw_in) and all(
                     complete(entry_values.get(e)) for e in out_entries + aux_entries):
                 continue
-            new_in, new_out, new_aux = infer(op, [v if complete(v) else None for v in raw_in])
+            new_in, new_out, new_aux = infer(op, raw_in)
             new_in = [n if n is not None else r for n, r in zip(new_in, raw_in)]
-            if not all(complete(v) for v in new_in) and all(complete(v) for v in known_out):
-                new_in = op.infer_backward(what, list(new_in), known_out)
-            for entries, values in ((arg_entries, new_in), (out_entries, new_out),
-                                    (aux_entries, new_aux or [])):
-                for entry, value in zip(entries, values):
+            if not all(complete(v) for v in new_in):
+                if backward_partial(op):
+                    if any(v is not None for v in known_out):
+                        new_in = backward(op, list(new_in), known_out)
+                elif all(complete(v) for v in known_out):
+                    new_in = backward(op, list(new_in), known_out)
+            arg_names, out_names, aux_names = _entry_names(op)
+            for entries, values, names in ((arg_entries, new_in, arg_names),
+                                           (out_entries, new_out, out_names),
+                                           (aux_entries, new_aux or [], aux_names)):
+                for entry, value, name in zip(entries, values, names):
                     if value is None:
                         continue
                     old = entry_values.get(entry)
-                    merged = merge(old, value)
-                    if merged is None:
-                        op.fail('%s %s conflicts with %s inferred elsewhere'
-                                % (what, old, value))
-                    if old is None or merged != old:       # (a dtype equals None: float64)
-                        entry_values[entry] = merged
+                    merged = merge(old, value, op, name)
+                    if old is None or merged != old or type(merged) is not type(old):
+                        entry_values[entry] = merged        # (a dtype equals None: float64)
                         changed = True
         if not changed:
             break
@@ -185,7 +176,18 @@ def infer_shapes(order, known):
     """Shapes of every entry, from ``known`` {variable name: shape} and ``__shape__`` hints.
 
     Returns a dict (id(node), output index) -> shape tuple (absent where unknown; a 0 marks a
-    dimension that could not be decided).
+    dimension that could not be decided, except in an :class:`EmptyShape`, whose zeros are
+    real sizes).  A 0 in ``known`` or ``__shape__`` means unknown, as in MXNet; pass an
+    :class:`EmptyShape` to give a known empty shape (the executor does for bound arrays).
+
+    What an operator sees:
+
+    * every argument shape complete (and at least one argument): exactly those shapes (zeros
+      in them are real sizes), and everything it returns is complete too, so a 0 it returns
+      is a real, empty dimension;
+    * some argument shapes partial, and the operator ``accepts_partial``: the partial shapes,
+      with ``partial=True``; it fills in what it can, 0 marking what it cannot;
+    * otherwise: the complete shapes, None for the others.
     """
     values = {}
     for node in order:
@@ -194,15 +196,30 @@ def infer_shapes(order, known):
             if shape is None:
                 shape = parse_shape_attr(node.attrs.get('__shape__'))
             if shape is not None:
-                values[(id(node), 0)] = tuple(int(d) for d in shape)
+                values[(id(node), 0)] = (shape if isinstance(shape, EmptyShape)
+                                         else tuple(int(d) for d in shape))
 
     def infer(op, in_shapes):
-        in_shapes, out_shapes, aux_shapes = op.infer_shape(list(in_shapes))
-        fix = lambda shapes: [None if s is None else tuple(int(d) for d in s) for s in shapes]
+        # (an operator without inputs, like _zeros, may leave a 0 in its shape parameter
+        # unknown, as in MXNet: the RNN cells' begin states get their batch size that way)
+        if in_shapes and all(shape_is_complete(s) for s in in_shapes):
+            fix = lambda shapes: [None if s is None else known_shape(s) for s in shapes]
+            in_shapes, out_shapes, aux_shapes = op.infer_shape([tuple(s) for s in in_shapes])
+        else:
+            if op.accepts_partial:
+                in_shapes, out_shapes, aux_shapes = op.infer_shape(list(in_shapes), partial=True)
+            else:
+                in_shapes, out_shapes, aux_shapes = op.infer_shape(
+                    [tuple(s) if shape_is_complete(s) else None for s in in_shapes])
+            fix = lambda shapes: [None if s is None else s if isinstance(s, EmptyShape)
+                                  else tuple(int(d) for d in s) for s in shapes]
         return fix(in_shapes), fix(out_shapes), fix(aux_shapes)
 
-    return _propagate(order, values, infer, 'shape')
+    def infer_backward(op, in_shapes, out_shapes):
+        return op.infer_backward('shape', in_shapes, out_shapes)
 
+    return _propagate(order, values, infer, shape_is_complete, merge_shapes,
+                      lambda op: op.accepts_partial, infer_backward)
 
 
 def dtype_attr(text):
@@ -235,4 +252,8 @@ def infer_types(order, known):
         fix = lambda types: [None if t is None else np.dtype(t) for t in types]
         return fix(in_types), fix(out_types), fix(aux_types)
 
-    return _propagate(order, values, infer, 'type')
+    def infer_backward(op, in_types, out_types):
+        return op.infer_backward('type', in_types, out_types)
+
+    return _propagate(order, values, infer, lambda t: t is not None, _merge_types,
+                      lambda op: False, infer_backward)
