@@ -695,6 +695,23 @@ CONV_POOL_SYMBOLS = {
     'Pooling-avg': (lambda d: mx.sym.Pooling(d, kernel=(2, 3), pool_type='avg'), (2, 2, 6, 7)),
     'Pooling-global': (lambda d: mx.sym.Pooling(d, global_pool=True, pool_type='max'),
                        (2, 3, 5, 4)),
+    # Deconvolution, bilinear UpSampling and LRN run on the backend's convolution functions
+    'Deconvolution': (lambda d: mx.sym.Deconvolution(d, kernel=(3, 2), num_filter=4,
+                                                     stride=(2, 1), pad=(1, 1), dilate=(1, 2),
+                                                     adj=(1, 0), num_group=2, no_bias=False),
+                      (2, 4, 5, 6)),
+    'Deconvolution-1d': (lambda d: mx.sym.Deconvolution(d, kernel=(3,), num_filter=3,
+                                                        stride=(2,), target_shape=(10,)),
+                         (2, 2, 5)),
+    'UpSampling-nearest': (lambda d: mx.sym.UpSampling(d, mx.sym.Pooling(d, kernel=(2, 2),
+                                                                         stride=(2, 2)),
+                                                       scale=2, sample_type='nearest'),
+                           (2, 3, 4, 6)),
+    'UpSampling-sum': (lambda d: mx.sym.UpSampling(d, d, scale=3, sample_type='nearest',
+                                                   multi_input_mode='sum'), (2, 3, 2, 3)),
+    'UpSampling-bilinear': (lambda d: mx.sym.UpSampling(d, scale=2, sample_type='bilinear',
+                                                        num_filter=3), (2, 3, 4, 5)),
+    'LRN': (lambda d: mx.sym.LRN(d, nsize=3, alpha=0.5), (2, 5, 3, 4)),
 }
 
 

@@ -460,6 +460,8 @@ OTHER_TESTS = {
     'Convolution': 'test_conv_pool.py', 'Pooling': 'test_conv_pool.py',
     '_random_uniform': 'test_operator.py', '_random_normal': 'test_operator.py',
     '_random_randint': 'test_operator.py',
+    'Deconvolution': 'test_deconv_upsampling_lrn.py', 'UpSampling': 'test_deconv_upsampling_lrn.py',
+    'LRN': 'test_deconv_upsampling_lrn.py',
 }
 
 

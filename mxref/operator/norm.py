@@ -1,11 +1,12 @@
-"""Normalisation layers: BatchNorm and LayerNorm, written with the backend's reductions and
+"""Normalisation layers: BatchNorm, LayerNorm and LRN, written with the backend's reductions and
 elementwise formulas (so they run on every device)."""
 import numpy as np
 
+from ..base import MXNetTypeError
 from .base import Operator, register, shape_str
 from .params import Param
 
-__all__ = ['BatchNorm', 'LayerNorm']
+__all__ = ['BatchNorm', 'LayerNorm', 'LRN']
 
 
 def _channel_view_shape(ndim, axis, size):
@@ -192,3 +193,90 @@ class LayerNorm(Operator):
         B.reduce('mean', scratch, (axis,), mean_gx, 'write')
         B.elementwise('(dy * g - mg - h * mgx) / s', in_grad[0], req[0], dy=dy, g=g, mg=mean_g,
                       h=xhat, mgx=mean_gx, s=std)
+
+
+@register
+class LRN(Operator):
+    """Local response normalisation across channels (axis 1 of (N, C, ...) data).
+
+    ``t[n, c] = knorm + (alpha / nsize) · Σ_{j = c−h}^{c+h} x[n, j]²`` with
+    ``h = (nsize − 1) // 2`` (channels outside 0 … C−1 left out of the sum), and
+    ``y = x · t^(−beta)``.  For odd ``nsize`` the window is the ``nsize`` channels centred
+    on c; for even ``nsize`` it is ``nsize − 1`` channels while the scale stays
+    ``alpha / nsize``, which is what MXNet 1.9.1's CPU (oneDNN) kernel computes.  The
+    hidden second output ``tmp_norm`` holds t, as in MXNet (its JSON counts two outputs).
+
+    Gradient (the window is symmetric, so channel i is in c's window iff c is in i's):
+    ``dx = dy · t^(−beta) − (2·alpha·beta / nsize) · x · Σ_{window} dy · x · t^(−beta−1)``.
+
+    The channel-window sum is a convolution of x² (seen as (N, 1, C, rest)) with a
+    (2h + 1) × 1 kernel of ones and padding h, so it runs on the backend's convolution.
+
+    >>> import mxref as mx
+    >>> mx.nd.LRN(mx.nd.ones((1, 3, 1, 1)), nsize=3, alpha=0.3, knorm=1, beta=1).asnumpy().ravel()
+    array([0.8333333, 0.7692308, 0.8333333], dtype=float32)
+    """
+    op_name = 'LRN'
+    outputs = ('output', 'tmp_norm')
+    params = (Param('alpha', 'float', 1e-4, doc='scale of the sum of squares (divided by '
+                                                'nsize)'),
+              Param('beta', 'float', 0.75, doc='exponent'),
+              Param('knorm', 'float', 2.0, doc='constant k added to the scaled sum'),
+              Param('nsize', 'int', doc='window width in channels'))
+
+    def setup(self):
+        if self.nsize < 1:
+            self.fail('nsize must be at least 1, got %d' % self.nsize)
+        self.half = (self.nsize - 1) // 2
+
+    def num_visible_outputs(self):
+        return 1
+
+    def infer_shape(self, in_shapes):
+        data = in_shapes[0]
+        if data is None:
+            return list(in_shapes), [None, None], []
+        if len(data) < 2:
+            self.fail('data must have a channel axis (at least 2 dimensions), got shape %s'
+                      % shape_str(data))
+        return [tuple(data)], [tuple(data), tuple(data)], []
+
+    def infer_type(self, in_types):
+        in_types, out_types, aux = super().infer_type(in_types)
+        dtype = out_types[0]
+        if dtype is not None and np.dtype(dtype) not in (np.float32, np.float64):
+            self.fail('supports float32 and float64 data, got %s' % np.dtype(dtype).name,
+                      error=MXNetTypeError)
+        return in_types, out_types, aux
+
+    def _window_sum(self, src, out):
+        """out = the sum of ``src`` over each channel's window (a convolution with ones)."""
+        B = self.B
+        n, c = src.shape[:2]
+        view = (n, 1, c, src.size // max(n * c, 1))
+        ones = B.full((1, 1, 2 * self.half + 1, 1), 1.0, src.dtype)
+        B.conv2d_forward(B.reshape(src, view), ones, None, B.reshape(out, view), 'write',
+                         (1, 1), (self.half, 0), (1, 1))
+
+    def forward(self, is_train, req, in_data, out_data, aux):
+        B = self.B
+        x = in_data[0]
+        t = out_data[1]
+        squares = B.empty(x.shape, x.dtype)
+        B.elementwise('x * x', squares, 'write', x=x)
+        self._window_sum(squares, t)
+        B.elementwise('k + a * s', t, 'write', s=t, k=self.knorm, a=self.alpha / self.nsize)
+        B.elementwise('x * power(t, -b)', out_data[0], req[0], x=x, t=t, b=self.beta)
+
+    def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
+        if req[0] == 'null':
+            return
+        B = self.B
+        x, dy, t = in_data[0], out_grad[0], out_data[1]
+        scratch = B.empty(x.shape, x.dtype)
+        B.elementwise('dy * x * power(t, -b - 1)', scratch, 'write', dy=dy, x=x, t=t,
+                      b=self.beta)
+        summed = B.empty(x.shape, x.dtype)
+        self._window_sum(scratch, summed)
+        B.elementwise('dy * power(t, -b) - c * x * s', in_grad[0], req[0], dy=dy, x=x, t=t,
+                      s=summed, b=self.beta, c=2 * self.alpha * self.beta / self.nsize)
