@@ -47,7 +47,7 @@ shapes, and calls it inside ``with ctx:`` so that ``mx.nd.array(...)`` lands on 
 device.  A prop made with ``need_top_grad=False`` turns off ``uses_out_grad``, so the executor
 asks no head gradient for its outputs: it is a loss layer, like ``SoftmaxOutput``.
 
-Differences from MXNet, all where MXNet has no useful behaviour to copy:
+Differences from MXNet:
 
 * mxref keeps every tensor of the graph, so ``declare_backward_dependency`` is not consulted
   (MXNet uses it to free memory early).  Every argument of ``backward`` holds real data: the
