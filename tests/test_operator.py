@@ -108,6 +108,10 @@ CASES = [Case(name, (lambda n: lambda x: _op(n)(x))(name), [(3, 4)], oracle,
 CASES.append(Case('BlockGrad', lambda x: mx.sym.BlockGrad(x), [(3, 4)], lambda x: x,
                   grad=False))
 
+# Custom: a Python operator registered with mx.operator.register (see test_custom_op.py)
+from test_custom_op import scaled_product  # noqa: E402
+CASES.append(Case('Custom', scaled_product, [(3, 4), (3, 4)], lambda a, b: 1.5 * a * b))
+
 CASES += [
     Case('Activation', lambda x, t=t: mx.sym.Activation(x, act_type=t), [(4, 5)], f, g,
          id='Activation-' + t)

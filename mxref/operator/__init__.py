@@ -6,3 +6,9 @@ from . import elemwise, nn, loss, norm, reduce, shape, init, conv, sequence, sam
 from . import deconv
 
 __all__ = ['Operator', 'Param', 'REQUIRED', 'register', 'get', 'registered_names']
+
+# MXNet's Python custom operators.  This `register` replaces the one imported from .base above:
+# given a string it registers a CustomOpProp, given an Operator class it defers to .base's.
+from . import custom
+from .custom import CustomOp, CustomOpProp, register
+__all__ += ['CustomOp', 'CustomOpProp']
