@@ -585,3 +585,30 @@ def test_random_operators_in_a_symbol(ctx):
 def test_random_operator_errors(call, message):
     with pytest.raises(mx.base.MXNetError, match=message):
         call()
+
+
+def test_sym_random_namespace_builds_the_sampling_operators(ctx):
+    # node JSON, output names, shapes and types below are MXNet 1.9.1's for the same calls
+    with mx.name.NameManager():
+        u = mx.sym.random.uniform(0, 2, shape=(2, 3))
+        n = mx.sym.random.normal(shape=(2, 3), dtype='float64', name='n')
+        r = mx.sym.random.randint(1, 5, shape=(4,))
+        bare = mx.sym.random.uniform()
+    assert json.loads(u.tojson())['nodes'] == [{'op': '_random_uniform', 'name': '_random_uniform0',
+                                                'attrs': {'high': '2', 'low': '0',
+                                                          'shape': '(2, 3)'}, 'inputs': []}]
+    assert json.loads(n.tojson())['nodes'][0]['attrs'] == {'dtype': 'float64', 'loc': '0',
+                                                           'scale': '1', 'shape': '(2, 3)'}
+    assert json.loads(r.tojson())['nodes'][0]['name'] == '_random_randint0'
+    assert r.infer_type()[1] == [np.int32] and n.infer_type()[1] == [np.float64]
+    assert json.loads(bare.tojson())['nodes'][0]['attrs'] == {'high': '1', 'low': '0'}
+    assert bare.infer_shape() == (None, None, None)          # no shape: unknown, as MXNet
+    randn = mx.sym.random.randn(2, 3, loc=1, dtype='float64', name='g')
+    assert json.loads(randn.tojson())['nodes'][0]['attrs'] == {
+        'dtype': 'float64', 'loc': '1', 'scale': '1', 'shape': '(2, 3)'}
+    values = u.eval(ctx)[0].asnumpy()
+    assert values.shape == (2, 3) and values.min() >= 0 and values.max() < 2
+    ints = r.eval(ctx)[0].asnumpy()
+    assert ints.dtype == np.int32 and set(ints.tolist()) <= {1, 2, 3, 4}
+    with pytest.raises(mx.base.MXNetError, match='random.uniform: low must be a number'):
+        mx.sym.random.uniform(mx.sym.Variable('lo'), 1, shape=(2,))

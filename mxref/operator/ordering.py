@@ -289,7 +289,7 @@ class TopK(_Ordering):
        mask_i = 1 \text{ if } i \in \{p_1, \ldots, p_k\} \text{ else } 0.
 
     Equal elements are ordered as MXNet 1.9.1 orders them on the CPU (see
-    :func:`libstdcxx_order`).  ``k <= 0`` takes all n elements.
+    :func:`~mxref.operator.ordering.libstdcxx_order`).  ``k <= 0`` takes all n elements.
 
     Shapes: ``data`` of any shape; ``value`` and ``indices`` have ``data``'s shape with k in
     place of n along ``axis`` (``(k,)`` when ``axis`` is None); ``mask`` has ``data``'s shape.
@@ -381,7 +381,7 @@ class Sort(_Ordering):
 
     Along each line of n elements, with :math:`p_1, \ldots, p_n` the positions in sorted
     order, :math:`y_j = x_{p_j}`.  Equal elements are ordered as MXNet 1.9.1 orders them on
-    the CPU (see :func:`libstdcxx_order`), which decides where their gradients go.
+    the CPU (see :func:`~mxref.operator.ordering.libstdcxx_order`), which decides where their gradients go.
 
     Shapes: ``data`` of any shape; the output has ``data``'s shape and dtype (``(n,)`` for
     ``axis`` None, n the size of ``data``).
@@ -438,7 +438,7 @@ class ArgSort(_Ordering):
 
     Along each line of n elements, :math:`y_j = p_j` where :math:`x_{p_1}, \ldots, x_{p_n}`
     is the line in sorted order; equal elements are ordered as MXNet 1.9.1 orders them on the
-    CPU (see :func:`libstdcxx_order`).
+    CPU (see :func:`~mxref.operator.ordering.libstdcxx_order`).
 
     Shapes: ``data`` of any shape; the output has ``data``'s shape (``(n,)`` for ``axis``
     None) and type ``dtype`` (float32 by default, as in MXNet).
