@@ -673,6 +673,9 @@ def test_fused_optimizer_updates_match_the_cpu(G, shape, clip):
 import test_operator as _ops                     # noqa: E402  (the operator cases table)
 
 RANDOM_OPS = {'Dropout'}
+# operators without a GPU kernel (Operator.gpu_kernel False): a GPU context is refused
+CPU_ONLY_OPS = {_n for _n in mx.operator.registered_names()
+                if not mx.operator.get(_n).gpu_kernel}
 LOSS_SYMBOLS = {
     'SoftmaxOutput': (lambda d, l: mx.sym.SoftmaxOutput(d, l, name='s'), [(4, 5), (4,)]),
     'LinearRegressionOutput': (lambda d, l: mx.sym.LinearRegressionOutput(d, l), [(4, 3), (4, 3)]),
@@ -721,10 +724,21 @@ def test_every_operator_has_a_consistency_case():
                | {name.split('-')[0] for name in CONV_POOL_SYMBOLS})
     canonical = {get_op(n).op_name for n in registered_names()}
     assert not sorted(canonical - covered)
+    assert CPU_ONLY_OPS <= {c.op for c in _ops.CASES}    # each refusal is tested below
 
 
-@pytest.mark.parametrize('case', [c for c in _ops.CASES if c.op not in RANDOM_OPS],
-                         ids=[c.id for c in _ops.CASES if c.op not in RANDOM_OPS])
+@pytest.mark.parametrize('case', [c for c in _ops.CASES if c.op in CPU_ONLY_OPS],
+                         ids=[c.id for c in _ops.CASES if c.op in CPU_ONLY_OPS])
+def test_cpu_only_operators_refuse_a_gpu_context_by_name(G, case):
+    sym = case.build(*[mx.sym.Variable(n) for n in case.names])
+    with pytest.raises(NotImplementedError, match="%s '.*': has no GPU kernel" % case.op):
+        sym.simple_bind(mx.gpu(0), **dict(zip(case.names, case.shapes)))
+
+
+_GPU_CASES = [c for c in _ops.CASES if c.op not in RANDOM_OPS | CPU_ONLY_OPS]
+
+
+@pytest.mark.parametrize('case', _GPU_CASES, ids=[c.id for c in _GPU_CASES])
 def test_operator_consistency_cpu_vs_gpu(G, case):
     sym = case.build(*[mx.sym.Variable(n) for n in case.names])
     params = {n: g(s) for n, g, s in zip(case.names, case.gen, case.shapes)}

@@ -87,10 +87,48 @@ def test_softmax_output_flattens_features_and_names_label(ctx):
     sym = mx.sym.SoftmaxOutput(mx.sym.Variable('data'), name='softmax')
     assert sym.list_arguments() == ['data', 'softmax_label']
     arg_shapes, out_shapes, _ = sym.infer_shape(data=(4, 2, 3))
-    assert arg_shapes == [(4, 2, 3), (4,)] and out_shapes == [(4, 2, 3)]
+    # MXNet 1.9.1: the label has shape data.shape[:-1], although the softmax is over all 6
+    assert arg_shapes == [(4, 2, 3), (4, 2)] and out_shapes == [(4, 2, 3)]
     out = sym.eval(ctx, data=mx.nd.array(np.arange(24).reshape(4, 2, 3), ctx),
-                   softmax_label=mx.nd.zeros((4,), ctx))[0].asnumpy()
+                   softmax_label=mx.nd.zeros((4, 2), ctx))[0].asnumpy()
     assert_almost_equal(out.reshape(4, 6), _softmax(np.arange(24.).reshape(4, 6)), rtol=1e-5)
+
+
+# MXNet 1.9.1's data gradients for data sin(0..23) as (2, 3, 4), label [[2, 1, 0], [1, 3, 1]]
+_ND_GRADS = {
+    'plain': [[[0.06394, 0.14833, -0.84126, 0.07363], [0.03, 0.02451, 0.04835, 0.12334],
+               [0.17197, 0.09655, 0.03711, 0.02352]],
+              [[0.03724, -0.90306, 0.1715, 0.12203], [0.04775, 0.02435, 0.03005, 0.07398],
+               [0.15868, 0.14703, 0.06312, 0.02732]]],
+    'preserve_shape': [[[0.1438, 0.33359, -0.643, 0.1656], [0.13262, -0.89165, 0.21376, 0.54527],
+                        [-0.47754, 0.29333, 0.11275, 0.07146]],
+                       [[0.08707, -0.77334, 0.40097, 0.28531],
+                        [0.27111, 0.13825, 0.17062, -0.57998],
+                        [0.40055, -0.62887, 0.15934, 0.06897]]],
+    'valid_ignore_1': [[[0.02131, 0.04944, -0.28042, 0.02454], [0.01, 0.00817, 0.01612, 0.04111],
+                        [0.05732, 0.03218, 0.01237, 0.00784]], [[0.0] * 4] * 3],
+}
+
+
+@pytest.mark.parametrize('name,kwargs', [
+    ('plain', {}), ('preserve_shape', {'preserve_shape': True}),
+    ('valid_ignore_1', {'normalization': 'valid', 'use_ignore': True, 'ignore_label': 1})])
+def test_softmax_output_nd_data_label_shape_and_gradient(ctx, name, kwargs):
+    """N-d data without multi_output takes a label of shape data.shape[:-1].  Without
+    preserve_shape MXNet 1.9.1 takes the softmax over a sample's 12 values and its gradient
+    reads only the first 2 labels of the flattened label (one per sample), 'valid' counting
+    the whole label (4 of 6 are not 1)."""
+    data = np.sin(np.arange(24)).reshape(2, 3, 4).astype(np.float32)
+    label = np.array([[2, 1, 0], [1, 3, 1]], np.float32)
+    sym = _softmax_output(**kwargs)
+    assert sym.infer_shape(data=(2, 3, 4))[0][1] == (2, 3)
+    out, grad = _run(sym, ctx, data, label)
+    prob = _softmax(data) if kwargs.get('preserve_shape') else \
+        _softmax(data.reshape(2, 12)).reshape(2, 3, 4)
+    assert_almost_equal(out, prob, rtol=1e-5, atol=1e-6)
+    assert_almost_equal(grad, np.array(_ND_GRADS[name]), rtol=0, atol=1e-5)
+    with pytest.raises(mx.MXNetError, match="SoftmaxOutput.*label shape"):
+        sym.infer_shape(data=(2, 3, 4), label=(2,))        # MXNet 1.9.1 rejects (2,) too
 
 
 def test_softmax_output_bad_label_shape():

@@ -290,6 +290,23 @@ CASES += [
          grad=False),
     Case('argmin', lambda x: mx.sym.argmin(x), [(3, 4)], lambda x: np.array([x.argmin() * 1.0]),
          grad=False),
+    # ordering (random inputs have no ties; tie order is tested in test_ordering.py)
+    Case('topk', lambda x: mx.sym.topk(x), [(3, 5)],
+         lambda x: np.argsort(-x, axis=1)[:, :1] * 1.0, grad=False),
+    Case('topk', lambda x: mx.sym.topk(x, k=2, axis=0, ret_typ='value'), [(4, 3)],
+         lambda x: -np.sort(-x, axis=0)[:2], id='topk-value'),
+    Case('topk', lambda x: mx.sym.topk(x, k=3, axis=None, ret_typ='both', is_ascend=True),
+         [(2, 3, 2)], lambda x: [np.sort(x, axis=None)[:3], np.argsort(x, axis=None)[:3] * 1.0],
+         id='topk-both'),
+    Case('topk', lambda x: mx.sym.topk(x, k=2, ret_typ='mask'), [(3, 5)],
+         lambda x: (x >= -np.sort(-x, axis=1)[:, 1:2]) * 1.0, grad=False, id='topk-mask'),
+    Case('sort', lambda x: mx.sym.sort(x), [(3, 5)], lambda x: np.sort(x, axis=-1)),
+    Case('sort', lambda x: mx.sym.sort(x, axis=None, is_ascend=False), [(3, 4)],
+         lambda x: -np.sort(-x, axis=None), id='sort-flat-descending'),
+    Case('argsort', lambda x: mx.sym.argsort(x, axis=0), [(4, 3)],
+         lambda x: np.argsort(x, axis=0) * 1.0, grad=False),
+    Case('argsort', lambda x: mx.sym.argsort(x, is_ascend=False, dtype='int32'), [(3, 5)],
+         lambda x: np.argsort(-x, axis=1), grad=False, id='argsort-descending'),
     Case('dot', lambda a, b: mx.sym.dot(a, b), [(3, 4), (4, 5)], np.dot),
     Case('dot', lambda a, b: mx.sym.dot(a, b, transpose_a=True, transpose_b=True),
          [(4, 3), (5, 4)], lambda a, b: a.T @ b.T, id='dot-transposed'),
@@ -574,3 +591,31 @@ def test_random_operators_in_a_symbol(ctx):
 def test_random_operator_errors(call, message):
     with pytest.raises(mx.base.MXNetError, match=message):
         call()
+
+
+def test_sym_random_namespace_builds_the_sampling_operators(ctx):
+    # node JSON, output names, shapes and types below are MXNet 1.9.1's for the same calls
+    with mx.name.NameManager():
+        u = mx.sym.random.uniform(0, 2, shape=(2, 3))
+        n = mx.sym.random.normal(shape=(2, 3), dtype='float64', name='n')
+        r = mx.sym.random.randint(1, 5, shape=(4,))
+        bare = mx.sym.random.uniform()
+    assert json.loads(u.tojson())['nodes'] == [{'op': '_random_uniform', 'name': '_random_uniform0',
+                                                'attrs': {'high': '2', 'low': '0',
+                                                          'shape': '(2, 3)'}, 'inputs': []}]
+    assert json.loads(n.tojson())['nodes'][0]['attrs'] == {'dtype': 'float64', 'loc': '0',
+                                                           'scale': '1', 'shape': '(2, 3)'}
+    assert json.loads(r.tojson())['nodes'][0]['name'] == '_random_randint0'
+    assert r.infer_type()[1] == [np.int32] and n.infer_type()[1] == [np.float64]
+    assert json.loads(bare.tojson())['nodes'][0]['attrs'] == {'high': '1', 'low': '0'}
+    with pytest.warns(UserWarning, match='Cannot decide shape'):     # MXNet 1.9.1 warns too
+        assert bare.infer_shape() == (None, None, None)      # no shape: unknown, as MXNet
+    randn = mx.sym.random.randn(2, 3, loc=1, dtype='float64', name='g')
+    assert json.loads(randn.tojson())['nodes'][0]['attrs'] == {
+        'dtype': 'float64', 'loc': '1', 'scale': '1', 'shape': '(2, 3)'}
+    values = u.eval(ctx)[0].asnumpy()
+    assert values.shape == (2, 3) and values.min() >= 0 and values.max() < 2
+    ints = r.eval(ctx)[0].asnumpy()
+    assert ints.dtype == np.int32 and set(ints.tolist()) <= {1, 2, 3, 4}
+    with pytest.raises(mx.base.MXNetError, match='random.uniform: low must be a number'):
+        mx.sym.random.uniform(mx.sym.Variable('lo'), 1, shape=(2,))

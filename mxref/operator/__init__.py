@@ -3,7 +3,7 @@ are generated from this registry (see :mod:`mxref.operator.calling`)."""
 from .base import Operator, register, get, registered_names
 from .params import Param, REQUIRED
 from . import elemwise, nn, loss, norm, reduce, shape, init, conv, sequence, sample
-from . import deconv
+from . import deconv, ordering
 
 __all__ = ['Operator', 'Param', 'REQUIRED', 'register', 'get', 'registered_names']
 

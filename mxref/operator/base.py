@@ -165,6 +165,10 @@ class Operator:
         it can, as MXNet's ``infer_shape_partial`` does.  Other operators only ever see
         complete input shapes (or None for an unknown one).  The default elementwise rule
         accepts them; a subclass overriding :meth:`infer_shape` must set it again itself.
+    ``gpu_kernel``
+        False for operators that mxref computes on the CPU only (``topk``, ``sort``,
+        ``argsort``): :meth:`to` refuses a GPU context for them with an error naming the
+        operator, rather than copying data to the host behind the caller's back.
     """
     op_name = None
     aliases = ()
@@ -176,6 +180,7 @@ class Operator:
     uses_out_grad = True
     input_init = {}
     accepts_partial = True          # the default elementwise rule below does
+    gpu_kernel = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -200,6 +205,10 @@ class Operator:
 
     def to(self, ctx):
         """Choose the device this operator computes on; returns self."""
+        if not self.gpu_kernel and ctx.device_type == 'gpu':
+            self.fail('has no GPU kernel in mxref: it runs on mx.cpu() only, got %s (copy the '
+                      'input with as_in_context(mx.cpu()) or bind this part of the graph on '
+                      'the CPU)' % (ctx,), error=NotImplementedError)
         self.ctx = ctx
         self.B = backend.get(ctx)
         return self

@@ -14,7 +14,11 @@ class SoftmaxOutput(Operator):
     """Softmax in the forward pass; cross-entropy gradient in the backward pass.
 
     ``y = softmax(x)`` over the features of each sample (over axis 1 when ``multi_output``, over
-    the last axis when ``preserve_shape``).  With integer labels l the gradient is
+    the last axis when ``preserve_shape``).  Without ``multi_output`` the label has shape
+    ``data.shape[:-1]`` (``(n,)`` for 2-D data), as in MXNet 1.9.1.  For N-d data without
+    ``preserve_shape`` MXNet still takes the softmax over all of a sample's values, and its
+    gradient uses the first n labels of the flattened label, one per sample, with 'batch' and
+    'valid' counting the whole label; mxref computes the same.  With integer labels l the gradient is
     ``dx = (y − onehot(l)) · grad_scale / N``, where N is 1 (``normalization='null'``), the
     number of labels (``'batch'``) or the number of labels not equal to ``ignore_label``
     (``'valid'``); with ``multi_output`` 'null' and 'batch' also divide by the positions per
@@ -39,9 +43,7 @@ class SoftmaxOutput(Operator):
     def _label_shape(self, data):
         if self.multi_output:
             return (data[0],) + tuple(data[2:])
-        if self.preserve_shape:
-            return tuple(data[:-1])
-        return (data[0],)
+        return tuple(data[:-1]) if len(data) > 1 else (data[0],)
 
     accepts_partial = True
 
@@ -93,11 +95,26 @@ class SoftmaxOutput(Operator):
             target = self._softmax_view(label)[0]
             B.elementwise('(p - t) * s', dx, req[0], p=prob, t=target, s=self.grad_scale)
             return
-        labels = B.reshape(label, (prob.shape[0], prob.shape[2]) if self.multi_output
-                           else (prob.shape[0],))
-        B.softmax_output_grad(prob, labels, dx, req[0], grad_scale=self.grad_scale,
+        grad_scale, normalization = self.grad_scale, self.normalization
+        if self.multi_output:
+            labels = B.reshape(label, (prob.shape[0], prob.shape[2]))
+        elif label.size == prob.shape[0]:
+            labels = B.reshape(label, (prob.shape[0],))
+        else:
+            # N-d data without preserve_shape: MXNet 1.9.1 takes the softmax over all of a
+            # sample's values, but the label has shape data.shape[:-1]; its gradient reads
+            # the first n labels (one per sample) and normalizes by the whole label.
+            labels = B.rows(B.reshape(label, (label.size,)), 0, prob.shape[0])
+            if normalization != 'null':
+                count = label.size
+                if normalization == 'valid':
+                    host = np.trunc(B.to_numpy(label))
+                    count = max(1, int(label.size - np.count_nonzero(
+                        host == np.trunc(self.ignore_label))))
+                grad_scale, normalization = grad_scale / count, 'null'
+        B.softmax_output_grad(prob, labels, dx, req[0], grad_scale=grad_scale,
                               ignore_label=self.ignore_label, use_ignore=self.use_ignore,
-                              normalization=self.normalization,
+                              normalization=normalization,
                               smooth_alpha=self.smooth_alpha,
                               head_grad=self._softmax_view(out_grad[0])[0] if self.out_grad
                               else None)

@@ -1,5 +1,5 @@
-"""``mx.sym`` / ``mx.symbol``: Symbol, Variable, Group, load, chain, and one function per
-operator.
+"""``mx.sym`` / ``mx.symbol``: Symbol, Variable, Group, load, chain, ``mx.sym.random``, and one
+function per operator.
 
 The operator functions are generated from the operator registry at import; names starting
 with ``_`` live in ``mx.sym._internal``.
@@ -36,6 +36,7 @@ def _install():
 
 
 _internal, op = _install()
+from . import random                # noqa: E402  (mx.sym.random, after the operators)
 
 
 def zeros(shape, dtype=None, **kwargs):
