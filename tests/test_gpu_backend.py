@@ -684,6 +684,7 @@ LOSS_SYMBOLS = {
     'MAERegressionOutput': (lambda d, l: mx.sym.MAERegressionOutput(d, l), [(4, 3), (4, 3)]),
     'MakeLoss': (lambda d: mx.sym.MakeLoss(d, normalization='valid'), [(4, 3)]),
     'make_loss': (lambda d: mx.sym.make_loss(d), [(4, 3)]),
+    'SVMOutput': (lambda d, l: mx.sym.SVMOutput(d, l, margin=0.5), [(2, 3, 5), (2, 3)]),
 }
 
 
@@ -715,6 +716,11 @@ CONV_POOL_SYMBOLS = {
     'UpSampling-bilinear': (lambda d: mx.sym.UpSampling(d, scale=2, sample_type='bilinear',
                                                         num_filter=3), (2, 3, 4, 5)),
     'LRN': (lambda d: mx.sym.LRN(d, nsize=3, alpha=0.5), (2, 5, 3, 4)),
+    # float32-only operators (tested in test_layers.py): a strided slice, reductions
+    'Crop-hw': (lambda d: mx.sym.Crop(d, h_w=(2, 3), offset=(1, 2)), (2, 3, 5, 7)),
+    'Crop-like': (lambda d: mx.sym.Crop(d, mx.sym.Pooling(d, kernel=(2, 2), stride=(2, 2)),
+                                        center_crop=True), (2, 1, 7, 5)),
+    'InstanceNorm': (lambda d: mx.sym.InstanceNorm(d, eps=0.01), (2, 3, 5, 1)),
 }
 
 
@@ -757,7 +763,8 @@ def test_loss_consistency_cpu_vs_gpu(G, name):
     params = {'data': rand(shapes[0])}
     if len(shapes) > 1:
         params['label'] = (np.random.randint(0, 5, size=shapes[1]).astype(np.float32)
-                           if name == 'SoftmaxOutput' else rand(shapes[1], np.float32, 0, 1))
+                           if name in ('SoftmaxOutput', 'SVMOutput')
+                           else rand(shapes[1], np.float32, 0, 1))
     specs = [dict(ctx=ctx, type_dict={n: np.float32 for n in names},
                   **{n: s for n, s in zip(names, shapes)}) for ctx in (mx.cpu(), mx.gpu(0))]
     mx.test_utils.check_consistency(sym, specs, arg_params=params, rtol=1e-4, atol=1e-5)

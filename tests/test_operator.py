@@ -430,8 +430,38 @@ CASES += [
 ]
 
 
+def _np_pad(x, mode, pad_width, value=0.0):
+    pw = [tuple(pad_width[2 * i:2 * i + 2]) for i in range(x.ndim)]
+    kw = {'constant_values': value} if mode == 'constant' else {}
+    return np.pad(x, pw, mode=mode, **kw)
+
+
+def _np_l2(x, axes, eps=1e-10):
+    return x / np.sqrt((x * x).sum(axis=axes, keepdims=True) + eps)
+
+
+# Pad and L2Normalization (more in test_layers.py, with Crop, InstanceNorm and SVMOutput)
+CASES += [
+    Case('Pad', lambda x: mx.sym.Pad(x, mode='constant', pad_width=(0, 0, 0, 0, 2, 1, 0, 3),
+                                     constant_value=0.5), [(2, 3, 1, 5)],
+         lambda x: _np_pad(x, 'constant', (0, 0, 0, 0, 2, 1, 0, 3), 0.5), id='Pad-constant'),
+    Case('Pad', lambda x: mx.sym.Pad(x, mode='edge', pad_width=(0, 0, 0, 0, 1, 2, 3, 1, 0, 2)),
+         [(1, 2, 3, 1, 2)], lambda x: _np_pad(x, 'edge', (0, 0, 0, 0, 1, 2, 3, 1, 0, 2)),
+         id='Pad-edge-5d'),
+    Case('Pad', lambda x: mx.sym.Pad(x, mode='reflect', pad_width=(0, 0, 0, 0, 2, 1, 4, 4)),
+         [(2, 1, 3, 5)], lambda x: _np_pad(x, 'reflect', (0, 0, 0, 0, 2, 1, 4, 4)),
+         id='Pad-reflect'),
+    Case('L2Normalization', lambda x: mx.sym.L2Normalization(x), [(3, 7)],
+         lambda x: _np_l2(x, (1,)), id='L2Normalization-instance'),
+    Case('L2Normalization', lambda x: mx.sym.L2Normalization(x, mode='channel', eps=1e-3),
+         [(2, 3, 5)], lambda x: _np_l2(x, (1,), 1e-3), id='L2Normalization-channel'),
+    Case('L2Normalization', lambda x: mx.sym.L2Normalization(x, mode='spatial'),
+         [(2, 3, 1, 5)], lambda x: _np_l2(x, (2, 3)), id='L2Normalization-spatial'),
+]
+
+
 LOSS_CASES = ['SoftmaxOutput', 'LinearRegressionOutput', 'LogisticRegressionOutput',
-              'MAERegressionOutput', 'MakeLoss', 'make_loss']
+              'MAERegressionOutput', 'MakeLoss', 'make_loss', 'SVMOutput']
 
 
 def _bind_case(case, ctx, values):
@@ -483,6 +513,7 @@ OTHER_TESTS = {
     '_random_randint': 'test_operator.py',
     'Deconvolution': 'test_deconv_upsampling_lrn.py', 'UpSampling': 'test_deconv_upsampling_lrn.py',
     'LRN': 'test_deconv_upsampling_lrn.py',
+    'Crop': 'test_layers.py', 'InstanceNorm': 'test_layers.py',   # float32-only in MXNet
 }
 
 

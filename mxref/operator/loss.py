@@ -2,11 +2,12 @@
 the head gradient and produce the gradient of their loss: they are where training starts."""
 import numpy as np
 
+from ..base import MXNetTypeError
 from .base import Operator, register, shape_str, merge_shapes
 from .nn import flat2d
 from .params import Param
 
-__all__ = ['SoftmaxOutput', 'RegressionOutput', 'MakeLoss']
+__all__ = ['SoftmaxOutput', 'RegressionOutput', 'MakeLoss', 'SVMOutput']
 
 
 @register
@@ -214,3 +215,74 @@ class make_loss(Operator):
 
     def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
         self.B.store(in_grad[0], 1, req[0])
+
+
+@register
+class SVMOutput(Operator):
+    """Support-vector-machine output layer: ``y = x`` in the forward pass; the gradient of a
+    one-vs-all hinge loss in the backward pass (the head gradient is ignored).
+
+    Data (…, K) holds K class scores per row (all axes but the last are rows); the label has
+    the data's shape without its last axis and holds class indices (truncated to integers;
+    a label outside 0 … K−1 marks no class as true).  With m = ``margin``,
+    r = ``regularization_coefficient`` and t = 1 for the labelled class, 0 for the others:
+
+    * L2-SVM (default), the gradient of ``r · Σ max(0, m − s)²`` with ``s = x`` for the
+      labelled class and ``s = −x`` for the others:
+      ``dx = −2r·(m − x)`` where t = 1 and m > x, ``dx = 2r·(m + x)`` where t = 0 and
+      m > −x, 0 elsewhere;
+    * L1-SVM (``use_linear``), the gradient of ``r · Σ max(0, m − s)``:
+      ``dx = −r`` where t = 1 and m > x, ``dx = r`` where t = 0 and m > −x, 0 elsewhere.
+
+    As in MXNet 1.9.1 the gradient is not divided by the batch size.  The label gets a zero
+    gradient.
+    """
+    op_name = 'SVMOutput'
+    arguments = ('data', 'label')
+    uses_out_grad = False
+    params = (Param('margin', 'float', 1.0, doc='the margin m of the hinge'),
+              Param('regularization_coefficient', 'float', 1.0, doc='scale r of the gradient'),
+              Param('use_linear', 'bool', False, doc='L1-SVM instead of L2-SVM'))
+
+    def infer_shape(self, in_shapes):
+        shapes = list(in_shapes)
+        data = shapes[0]
+        if data is None:
+            return shapes, [None], []
+        if len(data) < 2:
+            self.fail('data must have at least 2 dimensions (rows of class scores), got shape '
+                      '%s' % shape_str(data))
+        self.assign_shape(shapes, 1, tuple(data[:-1]))
+        return shapes, [tuple(data)], []
+
+    def infer_type(self, in_types):
+        data, label = in_types
+        if data is not None and np.dtype(data) not in (np.float16, np.float32, np.float64):
+            self.fail('data must be float16, float32 or float64, got %s' % np.dtype(data).name,
+                      error=MXNetTypeError)
+        if data is not None and label is not None and np.dtype(label) != np.dtype(data):
+            self.fail('label must have the type of the data (%s), got %s'
+                      % (np.dtype(data).name, np.dtype(label).name), error=MXNetTypeError)
+        return super().infer_type(in_types)
+
+    def forward(self, is_train, req, in_data, out_data, aux):
+        self.B.store(out_data[0], in_data[0], req[0])
+
+    def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
+        B = self.B
+        x, label = in_data
+        B.store(in_grad[1], 0, req[1])
+        if req[0] == 'null':
+            return
+        classes = x.shape[-1]
+        rows = x.size // classes if classes else 0
+        x2 = B.reshape(x, (rows, classes))
+        target = B.empty((rows, classes), x.dtype)
+        B.one_hot(B.reshape(label, (rows,)), classes, 1, 0, target)
+        if self.use_linear:
+            expr = 'where(t > 0, where(m > x, -r, 0), where(m > -x, r, 0))'
+        else:
+            expr = ('where(t > 0, where(m > x, -2 * r * (m - x), 0), '
+                    'where(m > -x, 2 * r * (m + x), 0))')
+        B.elementwise(expr, B.reshape(in_grad[0], (rows, classes)), req[0], t=target, x=x2,
+                      m=self.margin, r=self.regularization_coefficient)

@@ -1,12 +1,12 @@
-"""Normalisation layers: BatchNorm, LayerNorm and LRN, written with the backend's reductions and
-elementwise formulas (so they run on every device)."""
+"""Normalisation layers: BatchNorm, LayerNorm, InstanceNorm, L2Normalization and LRN, written
+with the backend's reductions and elementwise formulas (so they run on every device)."""
 import numpy as np
 
 from ..base import MXNetTypeError
 from .base import Operator, register, shape_str
 from .params import Param
 
-__all__ = ['BatchNorm', 'LayerNorm', 'LRN']
+__all__ = ['BatchNorm', 'LayerNorm', 'InstanceNorm', 'L2Normalization', 'LRN']
 
 
 def _channel_view_shape(ndim, axis, size):
@@ -193,6 +193,174 @@ class LayerNorm(Operator):
         B.reduce('mean', scratch, (axis,), mean_gx, 'write')
         B.elementwise('(dy * g - mg - h * mgx) / s', in_grad[0], req[0], dy=dy, g=g, mg=mean_g,
                       h=xhat, mgx=mean_gx, s=std)
+
+
+def _nc_rest(shape):
+    """(N, C, S): ``shape`` seen as batch, channel and everything else (S = 1 when nothing)."""
+    n = shape[0]
+    c = shape[1] if len(shape) > 1 else 1
+    return (n, c, int(np.prod(shape[2:], dtype=np.int64)))
+
+
+@register
+class InstanceNorm(Operator):
+    """Normalises each channel of each sample over its spatial positions.
+
+    Data (N, C, spatial...) with at least 2 axes; gamma and beta have shape (C,).  With μ and
+    σ² the mean and (biased) variance of ``x[n, c, ...]`` over the spatial axes:
+    ``y = γ[c]·(x − μ)/σ + β[c]`` with ``σ = √(σ² + eps)``.  For 2-D data every "spatial
+    extent" is one value, so ``y = β``, as in MXNet.  The hidden outputs ``mean`` and ``var``
+    (shape (N, C)) hold μ and σ².  float32 only, as MXNet 1.9.1.
+
+    Gradients (x̂ = (x − μ)/σ, means over the spatial positions of one (n, c)):
+    ``dβ[c] = Σ_{n, spatial} dy``; ``dγ[c] = Σ_{n, spatial} dy·x̂``;
+    ``dx = γ[c]/σ · (dy − mean(dy) − x̂·mean(dy·x̂))``.
+    """
+    op_name = 'InstanceNorm'
+    arguments = ('data', 'gamma', 'beta')
+    outputs = ('output', 'mean', 'var')
+    params = (Param('eps', 'float', 1e-3, doc='added to the variance'),)
+
+    def num_visible_outputs(self):
+        return 1
+
+    def infer_shape(self, in_shapes):
+        shapes = list(in_shapes)
+        data = shapes[0]
+        if data is None:
+            return shapes, [None, None, None], []
+        if len(data) < 2:
+            self.fail('data must have at least 2 dimensions (batch, channel, spatial...), got '
+                      'shape %s' % shape_str(data))
+        for i in (1, 2):
+            self.assign_shape(shapes, i, (data[1],))
+        stat = (data[0], data[1])
+        return shapes, [tuple(data), stat, stat], []
+
+    def infer_type(self, in_types):
+        in_types, out_types, aux = super().infer_type(in_types)
+        for name, dtype in zip(self.arguments, in_types):
+            if dtype is not None and np.dtype(dtype) != np.float32:
+                self.fail('%s must be float32 (MXNet 1.9.1 computes InstanceNorm in float32 '
+                          'only), got %s' % (name, np.dtype(dtype).name), error=MXNetTypeError)
+        return in_types, out_types, aux
+
+    def _views(self, x, gamma, mean, var):
+        """x as (N, C, S); gamma, mean and var shaped to broadcast against it."""
+        B = self.B
+        n, c, s = _nc_rest(x.shape)
+        return (B.reshape(x, (n, c, s)), B.reshape(gamma, (1, c, 1)),
+                B.reshape(mean, (n, c, 1)), B.reshape(var, (n, c, 1)))
+
+    def forward(self, is_train, req, in_data, out_data, aux):
+        B = self.B
+        x, g, m, v = self._views(in_data[0], in_data[1], out_data[1], out_data[2])
+        b = B.reshape(in_data[2], g.shape)
+        B.reduce('mean', x, (2,), m, 'write')
+        squares = B.empty(x.shape, x.dtype)
+        B.elementwise('(x - m) * (x - m)', squares, 'write', x=x, m=m)
+        B.reduce('mean', squares, (2,), v, 'write')
+        B.elementwise('(x - m) / sqrt(v + eps) * g + b', B.reshape(out_data[0], x.shape),
+                      req[0], x=x, m=m, v=v, g=g, b=b, eps=self.eps)
+
+    def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
+        B = self.B
+        x, g, m, v = self._views(in_data[0], in_data[1], out_data[1], out_data[2])
+        dy = B.reshape(out_grad[0], x.shape)
+        n, c, _ = x.shape
+        xhat = B.empty(x.shape, x.dtype)
+        B.elementwise('(x - m) / sqrt(v + eps)', xhat, 'write', x=x, m=m, v=v, eps=self.eps)
+        scratch = B.empty(x.shape, x.dtype)
+        B.elementwise('dy * h', scratch, 'write', dy=dy, h=xhat)
+        B.reduce('sum', scratch, (0, 2), B.reshape(in_grad[1], (1, c, 1)), req[1])
+        B.reduce('sum', dy, (0, 2), B.reshape(in_grad[2], (1, c, 1)), req[2])
+        if req[0] == 'null':
+            return
+        mean_dy = B.empty((n, c, 1), x.dtype)
+        mean_dyh = B.empty((n, c, 1), x.dtype)
+        B.reduce('mean', dy, (2,), mean_dy, 'write')
+        B.reduce('mean', scratch, (2,), mean_dyh, 'write')
+        B.elementwise('g / sqrt(v + eps) * (dy - mdy - h * mdyh)',
+                      B.reshape(in_grad[0], x.shape), req[0], g=g, v=v, eps=self.eps, dy=dy,
+                      mdy=mean_dy, h=xhat, mdyh=mean_dyh)
+
+
+@register
+class L2Normalization(Operator):
+    """Divides the input by its L2 norm: ``y = x / √(Σ x² + eps)``, the sum running, for
+    each sample n of (N, C, spatial...) data, over
+
+    * ``mode='instance'``: all of the sample (any data of at least 1 axis);
+    * ``mode='channel'``: the channels, separately at each spatial position (at least 3-D);
+    * ``mode='spatial'``: the spatial positions, separately for each channel (at least 3-D).
+
+    The hidden output ``norm`` holds the divisor (shape (N,), (N, 1, spatial...) and (N, C)
+    for the three modes).  Floating-point data only, as MXNet 1.9.1.
+
+    Gradient (r = the divisor, sums over the same values): ``dx = (dy − y·Σ dy·y) / r``.
+    """
+    op_name = 'L2Normalization'
+    outputs = ('output', 'norm')
+    params = (Param('eps', 'float', 1e-10, doc='added to the sum of squares'),
+              Param('mode', 'str', 'instance', choices=('channel', 'instance', 'spatial'),
+                    doc='which values share a norm'))
+
+    _AXES = {'instance': (1, 2), 'channel': (1,), 'spatial': (2,)}
+
+    def num_visible_outputs(self):
+        return 1
+
+    def infer_shape(self, in_shapes):
+        data = in_shapes[0]
+        if data is None:
+            return list(in_shapes), [None, None], []
+        if len(data) < (1 if self.mode == 'instance' else 3):
+            self.fail("mode '%s' needs data of at least 3 dimensions (batch, channel, "
+                      'spatial...), got shape %s' % (self.mode, shape_str(data)))
+        if self.mode == 'instance':
+            norm = (data[0],)
+        elif self.mode == 'channel':
+            norm = (data[0], 1) + tuple(data[2:])
+        else:
+            norm = (data[0], data[1])
+        return [tuple(data)], [tuple(data), norm], []
+
+    def infer_type(self, in_types):
+        in_types, out_types, aux = super().infer_type(in_types)
+        dtype = out_types[0]
+        if dtype is not None and np.dtype(dtype) not in (np.float16, np.float32, np.float64):
+            self.fail('data must be float16, float32 or float64, got %s'
+                      % np.dtype(dtype).name, error=MXNetTypeError)
+        return in_types, out_types, aux
+
+    def _views(self, *bufs):
+        """The buffers (of the data's shape) as (N, C, S), and the norm shaped to broadcast."""
+        B = self.B
+        n, c, s = _nc_rest(bufs[0].shape)
+        norm_view = (n, 1 if 1 in self._AXES[self.mode] else c, 1 if 2 in self._AXES[self.mode]
+                     else s)
+        *data, norm = bufs
+        return [B.reshape(b, (n, c, s)) for b in data] + [B.reshape(norm, norm_view)]
+
+    def forward(self, is_train, req, in_data, out_data, aux):
+        B = self.B
+        x, y, r = self._views(in_data[0], out_data[0], out_data[1])
+        squares = B.empty(x.shape, x.dtype)
+        B.elementwise('x * x', squares, 'write', x=x)
+        B.reduce('sum', squares, self._AXES[self.mode], r, 'write')
+        B.elementwise('sqrt(s + eps)', r, 'write', s=r, eps=self.eps)
+        B.elementwise('x / r', y, req[0], x=x, r=r)
+
+    def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
+        if req[0] == 'null':
+            return
+        B = self.B
+        dy, y, dx, r = self._views(out_grad[0], out_data[0], in_grad[0], out_data[1])
+        scratch = B.empty(y.shape, y.dtype)
+        B.elementwise('dy * y', scratch, 'write', dy=dy, y=y)
+        dot = B.empty(r.shape, y.dtype)
+        B.reduce('sum', scratch, self._AXES[self.mode], dot, 'write')
+        B.elementwise('(dy - y * d) / r', dx, req[0], dy=dy, y=y, d=dot, r=r)
 
 
 @register
