@@ -40,7 +40,7 @@ from .ndarray import random as nd_random
 
 __all__ = ['InitDesc', 'Initializer', 'register', 'alias', 'create', 'NAME_RULES',
            'Zero', 'One', 'Constant', 'Uniform', 'Normal', 'Orthogonal', 'Xavier', 'MSRAPrelu',
-           'Bilinear', 'LSTMBias', 'Mixed', 'Load']
+           'Bilinear', 'LSTMBias', 'FusedRNN', 'Mixed', 'Load']
 
 
 class InitDesc(str):
@@ -410,6 +410,60 @@ class LSTMBias(Initializer):
         arr[:] = 0.0
         hidden = arr.shape[0] // 4
         arr[hidden:2 * hidden] = self.forget_bias
+
+
+
+@register
+class FusedRNN(Initializer):
+    """Initialises the flat ``parameters`` vector of a fused ``RNN`` operator
+    (:class:`mxref.rnn.FusedRNNCell`) piece by piece, as if it were unfused.
+
+    The vector is unpacked into one array per layer, direction, gate and weight/bias (the
+    names of :meth:`FusedRNNCell.unpack_weights <mxref.rnn.FusedRNNCell.unpack_weights>`,
+    without prefix: ``l0_i2h_f_weight``...); each array is filled by ``init``, or when
+    ``init`` is None by the initializer the model is initialised with (so weights follow
+    its distribution and biases start at 0), and for LSTM every forget-gate bias
+    (``..._f_bias``: the i2h and the h2h one) is set to ``forget_bias``.
+
+    Parameters
+    ----------
+    init : Initializer, str (its JSON) or None
+    num_hidden, num_layers, mode, bidirectional :
+        The cell's configuration (see :class:`mxref.rnn.FusedRNNCell`).
+    forget_bias : float, default 1.0
+    """
+
+    def __init__(self, init, num_hidden, num_layers, mode, bidirectional=False,
+                 forget_bias=1.0):
+        if isinstance(init, str):
+            init = create(init)
+        super().__init__(init=init.dumps() if init is not None else None,
+                         num_hidden=num_hidden, num_layers=num_layers, mode=mode,
+                         bidirectional=bidirectional, forget_bias=forget_bias)
+        self._init = init
+        self._num_hidden = num_hidden
+        self._num_layers = num_layers
+        self._mode = mode
+        self._bidirectional = bidirectional
+        self._forget_bias = forget_bias
+
+    def _init_weight(self, desc, arr):
+        from .rnn import rnn_cell           # the cells import this module
+        cell = rnn_cell.FusedRNNCell(self._num_hidden, self._num_layers, self._mode,
+                                     self._bidirectional, forget_bias=self._forget_bias,
+                                     prefix='')
+        pieces = cell.unpack_weights({'parameters': arr})
+        global_init = getattr(desc, 'global_init', None)
+        for name, piece in pieces.items():
+            if self._mode == 'lstm' and name.endswith('_f_bias'):
+                piece[:] = self._forget_bias
+                continue
+            filler = self._init if self._init is not None else global_init
+            if filler is None:
+                raise MXNetValueError('FusedRNN initializer: no init given and no global '
+                                      'initializer to fall back to for %s' % desc)
+            filler(InitDesc(name, global_init=global_init), piece)
+        arr[:] = cell.pack_weights(pieces)['parameters']
 
 
 class Mixed:

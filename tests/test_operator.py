@@ -460,6 +460,29 @@ CASES += [
 ]
 
 
+# the fused RNN operator (more in test_fused_rnn.py, whose NumPy statement is the oracle)
+def _fused_rnn_oracle(mode, layers, bidirectional, state_outputs):
+    def oracle(x, params, h0, c0=None):
+        from test_fused_rnn import numpy_rnn
+        outs = numpy_rnn(x, params, h0, c0, mode, h0.shape[2], layers, bidirectional)
+        return list(outs[:3 if mode == 'lstm' else 2]) if state_outputs else outs[0]
+    return oracle
+
+
+CASES += [
+    Case('RNN', lambda x, p, h: mx.sym.RNN(x, p, h, state_size=3, num_layers=1,
+                                           mode='rnn_tanh'),
+         [(4, 2, 3), (24,), (1, 2, 3)], _fused_rnn_oracle('rnn_tanh', 1, False, False)),
+    Case('RNN', lambda x, p, h, c: mx.sym.RNN(x, p, h, c, state_size=2, num_layers=2,
+                                              bidirectional=True, mode='lstm',
+                                              state_outputs=True),
+         [(3, 2, 3), (240,), (4, 2, 2), (4, 2, 2)], _fused_rnn_oracle('lstm', 2, True, True),
+         id='RNN-lstm-bi'),
+    Case('RNN', lambda x, p, h: mx.sym.RNN(x, p, h, state_size=2, num_layers=2, mode='gru',
+                                           state_outputs=True),
+         [(2, 3, 1), (66,), (2, 3, 2)], _fused_rnn_oracle('gru', 2, False, True), id='RNN-gru'),
+]
+
 LOSS_CASES = ['SoftmaxOutput', 'LinearRegressionOutput', 'LogisticRegressionOutput',
               'MAERegressionOutput', 'MakeLoss', 'make_loss', 'SVMOutput']
 

@@ -4,7 +4,7 @@ from .base import Operator, register, get, registered_names
 from .params import Param, REQUIRED
 from . import elemwise, nn, loss, norm, reduce, shape, init, conv, sequence, sample
 from . import deconv, ordering
-from . import pad
+from . import pad, rnn
 
 __all__ = ['Operator', 'Param', 'REQUIRED', 'register', 'get', 'registered_names']
 

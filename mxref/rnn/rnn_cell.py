@@ -27,13 +27,15 @@ Variable and node names are MXNet 1.9.1's, so graphs and checkpoints are interch
 ['lstm_t2_out', 'lstm_t2_state']
 """
 import numbers
+import warnings
 
 from .. import symbol, ndarray
 from .. import initializer as init
 from ..base import MXNetValueError, MXNetTypeError
 
 __all__ = ['RNNParams', 'BaseRNNCell', 'RNNCell', 'LSTMCell', 'GRUCell', 'SequentialRNNCell',
-           'DropoutCell', 'ModifierCell', 'ZoneoutCell', 'ResidualCell', 'BidirectionalCell']
+           'DropoutCell', 'ModifierCell', 'ZoneoutCell', 'ResidualCell', 'BidirectionalCell',
+           'FusedRNNCell']
 
 
 def _normalize_sequence(length, inputs, layout, merge, in_layout=None):
@@ -808,3 +810,202 @@ class BidirectionalCell(BaseRNNCell):
                        for step, (l_out, r_out) in enumerate(zip(l_outputs,
                                                                  reversed(r_outputs)))]
         return outputs, [l_states, r_states]
+
+
+# the gate suffixes of each mode in the names of unpacked weights, in their packed order
+_FUSED_GATE_NAMES = {'rnn_relu': ('',), 'rnn_tanh': ('',), 'lstm': ('_i', '_f', '_c', '_o'),
+                     'gru': ('_r', '_z', '_o')}
+
+
+class FusedRNNCell(BaseRNNCell):
+    """A whole stack of recurrent layers run by one ``RNN`` operator (see
+    :class:`mxref.operator.rnn.RNN` for the equations and the packed weight layout).
+
+    All weights and biases live in one flat variable ``<prefix>parameters``, initialised by
+    :class:`mxref.initializer.FusedRNN`.  :meth:`unpack_weights` cuts it into one array per
+    layer, direction, gate and kind, named as the cells of :meth:`unfuse` name their unpacked
+    weights (``<prefix>l0_i2h_f_weight``, ``<prefix>r1_h2h_o_bias``...), and
+    :meth:`pack_weights` joins them back, so that a model trained with the fused cell can be
+    loaded into its unfused equivalent and the other way round.
+
+    Parameters
+    ----------
+    num_hidden : int
+        H, the size of every layer's hidden state.
+    num_layers : int, default 1
+    mode : {'lstm', 'gru', 'rnn_tanh', 'rnn_relu'}, default 'lstm'
+    bidirectional : bool, default False
+    dropout : float, default 0
+        Dropout rate between layers (training only).
+    get_next_state : bool, default False
+        Whether :meth:`unroll` returns the last states (else an empty list).
+    forget_bias : float, default 1.0
+        The initial value of the LSTM forget-gate biases (both the i2h and the h2h one, as in
+        MXNet, so the forget gate starts at ``2·forget_bias``).
+    prefix : str, optional
+        Default ``'<mode>_'``.
+    params : RNNParams, optional
+
+    Examples
+    --------
+    >>> import mxref as mx
+    >>> cell = mx.rnn.FusedRNNCell(4, num_layers=2, mode='gru', prefix='gru_')
+    >>> out, _ = cell.unroll(3, mx.sym.Variable('data'), layout='TNC', merge_outputs=True)
+    >>> out.list_arguments()
+    ['data', 'gru_parameters']
+    >>> out.infer_shape(data=(3, 2, 5))[0][1]
+    (252,)
+    """
+
+    def __init__(self, num_hidden, num_layers=1, mode='lstm', bidirectional=False, dropout=0.,
+                 get_next_state=False, forget_bias=1.0, prefix=None, params=None):
+        if mode not in _FUSED_GATE_NAMES:
+            raise MXNetValueError("FusedRNNCell: mode must be one of %s, got %r"
+                                  % (', '.join(sorted(_FUSED_GATE_NAMES)), mode))
+        if prefix is None:
+            prefix = '%s_' % mode
+        super().__init__(prefix=prefix, params=params)
+        self._num_hidden = num_hidden
+        self._num_layers = num_layers
+        self._mode = mode
+        self._bidirectional = bidirectional
+        self._dropout = dropout
+        self._get_next_state = get_next_state
+        self._forget_bias = forget_bias
+        self._directions = ['l', 'r'] if bidirectional else ['l']
+        initializer = init.FusedRNN(None, num_hidden, num_layers, mode, bidirectional,
+                                    forget_bias)
+        self._parameter = self.params.get('parameters', init=initializer)
+
+    @property
+    def state_info(self):
+        shape = (len(self._directions) * self._num_layers, 0, self._num_hidden)
+        count = 2 if self._mode == 'lstm' else 1
+        return [{'shape': shape, '__layout__': 'LNC'} for _ in range(count)]
+
+    @property
+    def _gate_names(self):
+        return _FUSED_GATE_NAMES[self._mode]
+
+    def _weight_slots(self, input_size):
+        """``[(name, shape)]`` of every unpacked array, in the order of the packed vector."""
+        h, prefix = self._num_hidden, self._prefix
+        directions = len(self._directions)
+        weights, biases = [], []
+        for layer in range(self._num_layers):
+            layer_input = input_size if layer == 0 else directions * h
+            for direction in self._directions:
+                for group, cols in (('i2h', layer_input), ('h2h', h)):
+                    for gate in self._gate_names:
+                        stem = '%s%s%d_%s%s' % (prefix, direction, layer, group, gate)
+                        weights.append((stem + '_weight', (h, cols)))
+                        biases.append((stem + '_bias', (h,)))
+        # biases follow the weights, each layer and direction's i2h gates then h2h gates
+        return weights + biases
+
+    def _input_size(self, total):
+        """The data's feature size that makes a packed vector of length ``total``."""
+        h, layers = self._num_hidden, self._num_layers
+        d, g = len(self._directions), len(self._gate_names)
+        rest = total - (layers - 1) * d * g * h * (d * h + h + 2)
+        if rest <= 0 or rest % (d * g * h):
+            raise MXNetValueError('FusedRNNCell: a parameters vector of %d elements does not fit '
+                                  'mode=%s, num_hidden=%d, num_layers=%d, bidirectional=%s'
+                                  % (total, self._mode, h, layers, self._bidirectional))
+        return rest // (d * g * h) - h - 2
+
+    def unpack_weights(self, args):
+        """Replace ``<prefix>parameters`` in (a copy of) ``args`` by one array per layer,
+        direction, i2h/h2h, gate and weight/bias, with the unfused cells' names."""
+        args = dict(args)
+        flat = args.pop(self._parameter.name)
+        offset = 0
+        for name, shape in self._weight_slots(self._input_size(flat.size)):
+            size = shape[0] * (shape[1] if len(shape) == 2 else 1)
+            args[name] = flat[offset:offset + size].reshape(shape).copy()
+            offset += size
+        return args
+
+    def pack_weights(self, args):
+        """The inverse of :meth:`unpack_weights`: join the per-gate arrays into
+        ``<prefix>parameters``."""
+        args = dict(args)
+        first = '%sl0_i2h%s_weight' % (self._prefix, self._gate_names[0])
+        if first not in args:
+            raise MXNetValueError('FusedRNNCell.pack_weights: %s is missing from the arrays '
+                                  'given' % first)
+        slots = self._weight_slots(args[first].shape[1])
+        parts = []
+        for name, shape in slots:
+            if name not in args:
+                raise MXNetValueError('FusedRNNCell.pack_weights: %s is missing from the arrays '
+                                      'given' % name)
+            array = args.pop(name)
+            if tuple(array.shape) != shape:
+                raise MXNetValueError('FusedRNNCell.pack_weights: %s must have shape %s, got %s'
+                                      % (name, shape, tuple(array.shape)))
+            parts.append(array.reshape((-1,)))
+        args[self._parameter.name] = ndarray.concatenate(parts)
+        return args
+
+    def __call__(self, inputs, states):
+        raise NotImplementedError('FusedRNNCell cannot be stepped. Please use unroll')
+
+    def unroll(self, length, inputs, begin_state=None, layout='NTC', merge_outputs=None):
+        """One ``RNN`` node over the whole sequence; see :meth:`BaseRNNCell.unroll`.  The
+        operator wants time first (TNC): 'NTC' inputs are swapped in and the outputs back."""
+        self.reset()
+        inputs, axis = _normalize_sequence(length, inputs, layout, True)
+        if axis == 1:
+            warnings.warn('NTC layout detected. Consider using TNC for FusedRNNCell for faster '
+                          'speed')
+            inputs = symbol.swapaxes(inputs, dim1=0, dim2=1)
+        elif axis != 0:
+            raise MXNetValueError('FusedRNNCell: unsupported layout %r (time must be the first '
+                                  'or second axis)' % layout)
+        if begin_state is None:
+            begin_state = self.begin_state()
+        states = {'state': begin_state[0]}
+        if self._mode == 'lstm':
+            states['state_cell'] = begin_state[1]
+        rnn = symbol.RNN(data=inputs, parameters=self._parameter, state_size=self._num_hidden,
+                         num_layers=self._num_layers, bidirectional=self._bidirectional,
+                         p=self._dropout, state_outputs=self._get_next_state, mode=self._mode,
+                         name=self._prefix + 'rnn', **states)
+        if not self._get_next_state:
+            outputs, states = rnn, []
+        else:
+            outputs = rnn[0]
+            states = [rnn[k] for k in range(1, 3 if self._mode == 'lstm' else 2)]
+            for state in states:
+                state._set_attr(__layout__='LNC')
+        if axis == 1:
+            outputs = symbol.swapaxes(outputs, dim1=0, dim2=1)
+        outputs, _ = _normalize_sequence(length, outputs, layout, merge_outputs)
+        return outputs, states
+
+    def unfuse(self):
+        """The same network as unfused cells: a :class:`SequentialRNNCell` of one
+        :class:`LSTMCell`/:class:`GRUCell`/:class:`RNNCell` per layer (prefix
+        ``<prefix>l<layer>_``; for bidirectional layers a :class:`BidirectionalCell` of
+        ``l`` and ``r`` cells), with a :class:`DropoutCell` between layers when dropout > 0.
+        Its unpacked weights have the names of :meth:`unpack_weights`."""
+        def make(cell_prefix):
+            if self._mode == 'lstm':
+                return LSTMCell(self._num_hidden, prefix=cell_prefix)
+            if self._mode == 'gru':
+                return GRUCell(self._num_hidden, prefix=cell_prefix)
+            return RNNCell(self._num_hidden, activation=self._mode[4:], prefix=cell_prefix)
+
+        stack = SequentialRNNCell()
+        for layer in range(self._num_layers):
+            if self._bidirectional:
+                stack.add(BidirectionalCell(make('%sl%d_' % (self._prefix, layer)),
+                                            make('%sr%d_' % (self._prefix, layer)),
+                                            output_prefix='%sbi_l%d_' % (self._prefix, layer)))
+            else:
+                stack.add(make('%sl%d_' % (self._prefix, layer)))
+            if self._dropout > 0 and layer != self._num_layers - 1:
+                stack.add(DropoutCell(self._dropout,
+                                      prefix='%s_dropout%d_' % (self._prefix, layer)))
+        return stack
