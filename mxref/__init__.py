@@ -42,3 +42,4 @@ from . import datasets
 from . import visualization
 from . import visualization as viz
 from . import rnn
+from . import profiler

@@ -16,6 +16,7 @@ array used twice receives the sum of both gradients.
 import numpy as np
 
 from . import backend
+from . import profiler as _profiler
 from .base import MXNetError, MXNetKeyError, MXNetTypeError, MXNetValueError
 from .context import Context
 from .ndarray.ndarray import NDArray, empty as nd_empty, zeros as nd_zeros
@@ -217,7 +218,12 @@ class Executor:
         for step in self._steps:
             if monitor is not None and monitor[1]:
                 self._report_inputs(step, monitor[0])
-            step.op.forward(is_train, step.out_req, step.inputs, step.outputs, step.aux)
+            if _profiler.record_symbolic:           # one flag read when not profiling
+                _profiler.time_operator(step.op.op_name, self._ctx, self._backend,
+                                        step.op.forward, is_train, step.out_req, step.inputs,
+                                        step.outputs, step.aux, node=step.node.name)
+            else:
+                step.op.forward(is_train, step.out_req, step.inputs, step.outputs, step.aux)
             if monitor is not None:
                 self._report_outputs(step, monitor[0])
         return self.outputs
@@ -254,8 +260,14 @@ class Executor:
             array[:] = 0
         monitor = self._monitor
         for step in self._backward_steps:
-            step.op.backward(step.in_reqs, step.out_grads, step.inputs, step.outputs,
-                             step.in_grads, step.aux)
+            if _profiler.record_symbolic:
+                _profiler.time_operator('_backward_' + step.op.op_name, self._ctx,
+                                        self._backend, step.op.backward, step.in_reqs,
+                                        step.out_grads, step.inputs, step.outputs,
+                                        step.in_grads, step.aux, node=step.node.name)
+            else:
+                step.op.backward(step.in_reqs, step.out_grads, step.inputs, step.outputs,
+                                 step.in_grads, step.aux)
             if monitor is not None:
                 self._report_gradients(step, monitor[0])
 

@@ -19,6 +19,7 @@ import numbers
 import numpy as np
 
 from .. import backend
+from .. import profiler as _profiler
 from ..base import (MXNetError, MXNetIndexError, MXNetTypeError, MXNetValueError,
                     numeric_types)
 from ..context import Context, current_context
@@ -501,7 +502,11 @@ def invoke(op, inputs, attrs, out=None, is_train=False):
             if i < len(given):
                 copy_back.append((buf, given[i]._buf))
         out_bufs.append(buf)
-    op.forward(is_train, ['write'] * len(out_bufs), arg_bufs, out_bufs, aux_bufs)
+    if _profiler.record_imperative:                 # one flag read when not profiling
+        _profiler.time_operator(op_cls.op_name, ctx, op.B, op.forward, is_train,
+                                ['write'] * len(out_bufs), arg_bufs, out_bufs, aux_bufs)
+    else:
+        op.forward(is_train, ['write'] * len(out_bufs), arg_bufs, out_bufs, aux_bufs)
     for buf, target in copy_back:
         op.B.copy(buf, target)
     if out is not None:
