@@ -29,6 +29,7 @@ from . import initializer as init
 from . import lr_scheduler
 from . import optimizer
 from . import io
+from . import recordio
 from . import metric
 from . import callback
 from . import monitor

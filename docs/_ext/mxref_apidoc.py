@@ -35,10 +35,11 @@ logger = logging.getLogger(__name__)
 
 # Display order of the public modules; modules found that are not listed come after them.
 MODULE_ORDER = ['mxref', 'mxref.ndarray', 'mxref.ndarray.random', 'mxref.symbol',
-                'mxref.executor', 'mxref.module', 'mxref.model', 'mxref.io', 'mxref.initializer',
-                'mxref.optimizer', 'mxref.lr_scheduler', 'mxref.metric', 'mxref.callback',
-                'mxref.kvstore', 'mxref.rnn', 'mxref.visualization', 'mxref.test_utils',
-                'mxref.context', 'mxref.random', 'mxref.name', 'mxref.attribute', 'mxref.base']
+                'mxref.executor', 'mxref.module', 'mxref.model', 'mxref.io', 'mxref.recordio',
+                'mxref.initializer', 'mxref.optimizer', 'mxref.lr_scheduler', 'mxref.metric',
+                'mxref.callback', 'mxref.kvstore', 'mxref.rnn', 'mxref.visualization',
+                'mxref.profiler', 'mxref.test_utils', 'mxref.context', 'mxref.random',
+                'mxref.name', 'mxref.attribute', 'mxref.base']
 # Attributes of mxref that are implementation layers, documented among the internals.
 INTERNAL_PACKAGES = ('mxref.operator', 'mxref.backend')
 # Submodules that MXNet users reach as attributes (mx.nd.random, mx.sym.linalg, ...).
@@ -55,8 +56,8 @@ MXNET_MODULES = [
     ('mx.autograd', 'not planned: mxref is the symbolic (Symbol/Executor/Module) API'),
     ('mx.gluon', 'not planned: mxref is the symbolic (Symbol/Executor/Module) API'),
     ('mx.nd.sparse', 'not planned: mxref has dense storage only'),
-    ('mx.image', 'not planned'), ('mx.recordio', 'not planned'),
-    ('mx.contrib', 'not planned'), ('mx.profiler', 'not planned'), ('mx.np', 'not planned'),
+    ('mx.image', 'not planned'), ('mx.recordio', None),
+    ('mx.contrib', 'not planned'), ('mx.profiler', None), ('mx.np', 'not planned'),
 ]
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -19,7 +19,8 @@ import ast
 import os
 
 ORDER = ['ndarray_basics', 'symbol_api', 'module_api', 'module_synthetic', 'mnist_mlp', 'mnist_lenet',
-         'char_lstm', 'char_lstm_sample', 'kvstore', 'visualization']
+         'char_lstm', 'char_lstm_sample', 'kvstore', 'visualization',
+         'profiling_lenet']
 
 
 def _last_statement_is_expression(code):
