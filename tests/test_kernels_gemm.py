@@ -121,3 +121,24 @@ def test_scipy_blas_fallback_gives_the_same_products():
     out = subprocess.run([sys.executable, '-c', code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == 'scipy.linalg.cython_blas'
+
+
+@pytest.mark.parametrize('user_env, expected', [
+    ({}, 'PASSIVE 3000'),                                   # mxref's default: a short spin
+    ({'OMP_WAIT_POLICY': 'PASSIVE'}, 'PASSIVE None'),       # the user's choice is kept
+    ({'OMP_WAIT_POLICY': 'ACTIVE'}, 'ACTIVE None'),
+    ({'GOMP_SPINCOUNT': '0'}, 'None 0'),
+])
+def test_openmp_wait_policy_default(user_env, expected):
+    # the variables must be in place before libgomp loads, i.e. when mxref._kernels is imported
+    import os
+    import subprocess
+    import sys
+    code = ('import os, mxref._kernels; '
+            'print(os.environ.get("OMP_WAIT_POLICY"), os.environ.get("GOMP_SPINCOUNT"))')
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {k: v for k, v in os.environ.items() if k not in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT')}
+    env.update(user_env, PYTHONPATH=root + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    out = subprocess.run([sys.executable, '-c', code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == expected

@@ -1,8 +1,8 @@
 # How many OpenMP threads a loop should use (shared by the kernels through cimport).
 #
-# Small loops run on one thread: waking the other threads of the team (asleep between regions,
-# see OMP_WAIT_POLICY in __init__.py) costs tens of microseconds, and on a busy machine a
-# parallel region waits for a descheduled thread for a whole time slice.  Below about 2^17
+# Small loops run on one thread: waking the other threads of the team (asleep once their
+# short spin is over, see OMP_WAIT_POLICY in __init__.py) costs tens of microseconds, and on a
+# busy machine a parallel region waits for a descheduled thread for a whole time slice.  Below about 2^17
 # elements (a few hundred microseconds of work) one thread is faster.
 # Built without OpenMP (MXREF_NO_OPENMP=1), every loop is serial and this answers 1.
 
