@@ -56,6 +56,45 @@ def _check_float(op, dtype):
                 error=MXNetTypeError)
 
 
+def _setup_kernel_window(op, non_negative=('pad',)):
+    """The parameter checks Convolution and Deconvolution share.
+
+    A 1-D or 2-D ``kernel`` in channel-first layout (NCW / NCHW); ``stride`` and ``dilate``
+    default to 1 and the names in ``non_negative`` (``pad``, Deconvolution's ``adj`` too) to 0,
+    each with one value per kernel axis; kernel, stride and dilate positive, the others
+    non-negative; ``num_filter`` a multiple of ``num_group``, both positive.  Unset tuples
+    are filled in on ``op``; returns the number of kernel axes.
+    """
+    dims = len(op.kernel)
+    if dims not in (1, 2):
+        op.fail('supports 1-D and 2-D kernels, got kernel=%s' % (op.kernel,),
+                error=NotImplementedError)
+    layout = op.layout or _CHANNEL_FIRST[dims]
+    if layout != _CHANNEL_FIRST[dims]:
+        op.fail('supports layout %s for a %d-D kernel, got %s'
+                % (_CHANNEL_FIRST[dims], dims, layout), error=NotImplementedError)
+    op.stride = op.stride or (1,) * dims
+    op.dilate = op.dilate or (1,) * dims
+    for name in non_negative:
+        setattr(op, name, getattr(op, name) or (0,) * dims)
+    names = ('stride', 'dilate') + tuple(non_negative)
+    for name in names:
+        value = getattr(op, name)
+        if len(value) != dims:
+            op.fail('%s=%s must have %d value(s), like kernel=%s' % (name, value, dims, op.kernel))
+    if (min(op.kernel) < 1 or min(op.stride) < 1 or min(op.dilate) < 1
+            or any(min(getattr(op, name)) < 0 for name in non_negative)):
+        op.fail('kernel, stride and dilate must be positive and %s non-negative, got %s'
+                % (' and '.join(non_negative),
+                   ' '.join('%s=%s' % (name, getattr(op, name)) for name in ('kernel',) + names)))
+    if op.num_filter < 1 or op.num_group < 1:
+        op.fail('num_filter and num_group must be positive, got %d and %d'
+                % (op.num_filter, op.num_group))
+    if op.num_filter % op.num_group:
+        op.fail('num_filter=%d must be a multiple of num_group=%d' % (op.num_filter, op.num_group))
+    return dims
+
+
 @register
 class Convolution(Operator):
     """Convolution over the trailing 1 or 2 axes of NCW / NCHW data.
@@ -93,32 +132,7 @@ class Convolution(Operator):
                     doc='NCW or NCHW (default for 1-D / 2-D kernels)'))
 
     def setup(self):
-        dims = len(self.kernel)
-        if dims not in (1, 2):
-            self.fail('supports 1-D and 2-D kernels, got kernel=%s' % (self.kernel,),
-                      error=NotImplementedError)
-        layout = self.layout or _CHANNEL_FIRST[dims]
-        if layout != _CHANNEL_FIRST[dims]:
-            self.fail('supports layout %s for a %d-D kernel, got %s'
-                      % (_CHANNEL_FIRST[dims], dims, layout), error=NotImplementedError)
-        self.stride = self.stride or (1,) * dims
-        self.dilate = self.dilate or (1,) * dims
-        self.pad = self.pad or (0,) * dims
-        for name in ('stride', 'dilate', 'pad'):
-            value = getattr(self, name)
-            if len(value) != dims:
-                self.fail('%s=%s must have %d value(s), like kernel=%s'
-                          % (name, value, dims, self.kernel))
-        if min(self.kernel) < 1 or min(self.stride) < 1 or min(self.dilate) < 1 or min(self.pad) < 0:
-            self.fail('kernel, stride and dilate must be positive and pad non-negative, got '
-                      'kernel=%s stride=%s dilate=%s pad=%s'
-                      % (self.kernel, self.stride, self.dilate, self.pad))
-        if self.num_filter < 1 or self.num_group < 1:
-            self.fail('num_filter and num_group must be positive, got %d and %d'
-                      % (self.num_filter, self.num_group))
-        if self.num_filter % self.num_group:
-            self.fail('num_filter=%d must be a multiple of num_group=%d'
-                      % (self.num_filter, self.num_group))
+        _setup_kernel_window(self)
 
     def list_arguments(self):
         return ['data', 'weight'] if self.no_bias else ['data', 'weight', 'bias']

@@ -9,7 +9,8 @@ import numpy as np
 
 from ..base import MXNetTypeError
 from .base import Operator, register, shape_str
-from .conv import _as_2d, _view_2d, _check_float, _CHANNEL_FIRST, _LAYOUTS
+from .conv import (_as_2d, _view_2d, _check_float, _setup_kernel_window, _CHANNEL_FIRST,
+                   _LAYOUTS)
 from .params import Param
 
 __all__ = ['Deconvolution', 'UpSampling', 'deconv_output_size', 'deconv_target_padding']
@@ -94,28 +95,10 @@ class Deconvolution(Operator):
                     doc='NCW or NCHW (default for 1-D / 2-D kernels)'))
 
     def setup(self):
-        dims = len(self.kernel)
-        if dims not in (1, 2):
-            self.fail('supports 1-D and 2-D kernels, got kernel=%s' % (self.kernel,),
-                      error=NotImplementedError)
-        layout = self.layout or _CHANNEL_FIRST[dims]
-        if layout != _CHANNEL_FIRST[dims]:
-            self.fail('supports layout %s for a %d-D kernel, got %s'
-                      % (_CHANNEL_FIRST[dims], dims, layout), error=NotImplementedError)
-        self.stride = self.stride or (1,) * dims
-        self.dilate = self.dilate or (1,) * dims
-        self.pad = self.pad or (0,) * dims
-        self.adj = self.adj or (0,) * dims
-        for name in ('stride', 'dilate', 'pad', 'adj', 'target_shape'):
-            value = getattr(self, name)
-            if value and len(value) != dims:
-                self.fail('%s=%s must have %d value(s), like kernel=%s'
-                          % (name, value, dims, self.kernel))
-        if (min(self.kernel) < 1 or min(self.stride) < 1 or min(self.dilate) < 1
-                or min(self.pad) < 0 or min(self.adj) < 0):
-            self.fail('kernel, stride and dilate must be positive, pad and adj non-negative, '
-                      'got kernel=%s stride=%s dilate=%s pad=%s adj=%s'
-                      % (self.kernel, self.stride, self.dilate, self.pad, self.adj))
+        dims = _setup_kernel_window(self, non_negative=('pad', 'adj'))
+        if self.target_shape and len(self.target_shape) != dims:
+            self.fail('target_shape=%s must have %d value(s), like kernel=%s'
+                      % (self.target_shape, dims, self.kernel))
         # MXNet uses target_shape when any entry is non-zero; an entry 0 next to a non-zero
         # one gives MXNet 1.9.1 an empty output axis, which no network wants
         self.use_target = any(self.target_shape)
@@ -127,12 +110,6 @@ class Deconvolution(Operator):
                 if self.adj[axis] >= self.stride[axis]:
                     self.fail('adj=%s must be smaller than stride=%s on every axis'
                               % (self.adj, self.stride))
-        if self.num_filter < 1 or self.num_group < 1:
-            self.fail('num_filter and num_group must be positive, got %d and %d'
-                      % (self.num_filter, self.num_group))
-        if self.num_filter % self.num_group:
-            self.fail('num_filter=%d must be a multiple of num_group=%d'
-                      % (self.num_filter, self.num_group))
 
     def list_arguments(self):
         return ['data', 'weight'] if self.no_bias else ['data', 'weight', 'bias']
