@@ -30,6 +30,7 @@ from . import lr_scheduler
 from . import optimizer
 from . import io
 from . import recordio
+from . import image
 from . import metric
 from . import callback
 from . import monitor

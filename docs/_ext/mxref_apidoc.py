@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 # Display order of the public modules; modules found that are not listed come after them.
 MODULE_ORDER = ['mxref', 'mxref.ndarray', 'mxref.ndarray.random', 'mxref.symbol',
-                'mxref.executor', 'mxref.module', 'mxref.model', 'mxref.io', 'mxref.recordio',
+                'mxref.executor', 'mxref.module', 'mxref.model', 'mxref.io', 'mxref.recordio', 'mxref.image',
                 'mxref.initializer', 'mxref.optimizer', 'mxref.lr_scheduler', 'mxref.metric',
                 'mxref.callback', 'mxref.kvstore', 'mxref.rnn', 'mxref.visualization',
                 'mxref.profiler', 'mxref.test_utils', 'mxref.context', 'mxref.random',
@@ -56,7 +56,7 @@ MXNET_MODULES = [
     ('mx.autograd', 'not planned: mxref is the symbolic (Symbol/Executor/Module) API'),
     ('mx.gluon', 'not planned: mxref is the symbolic (Symbol/Executor/Module) API'),
     ('mx.nd.sparse', 'not planned: mxref has dense storage only'),
-    ('mx.image', 'not planned'), ('mx.recordio', None),
+    ('mx.image', None), ('mx.recordio', None),
     ('mx.contrib', 'not planned'), ('mx.profiler', None), ('mx.np', 'not planned'),
 ]
 

@@ -12,6 +12,8 @@ from .wrappers import ResizeIter, PrefetchingIter
 from .csv_iter import CSVIter
 from .mnist import MNISTIter
 from .idx import read_idx, parse_idx, IDXFormatError
+from .image_record import ImageRecordIter
 
 __all__ = ['DataDesc', 'DataBatch', 'DataIter', 'NDArrayIter', 'ResizeIter', 'PrefetchingIter',
-           'CSVIter', 'MNISTIter', 'read_idx', 'parse_idx', 'IDXFormatError']
+           'CSVIter', 'MNISTIter', 'read_idx', 'parse_idx', 'IDXFormatError',
+           'ImageRecordIter']
