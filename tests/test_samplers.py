@@ -97,6 +97,15 @@ def test_per_element_samplers():
         np.testing.assert_allclose(got.var(axis=1), variances, rtol=0.1)
 
 
+def test_out_gives_shape_context_and_type():
+    out = nd.zeros((3,), dtype='float64')
+    assert nd.random.gamma(2, out=out) is out and out.dtype == np.float64
+    assert (out.asnumpy() > 0).all()
+    out = nd.zeros((2, 4))
+    nd.random.poisson(nd.array([1, 2]), shape=(4,), out=out)
+    assert out.shape == (2, 4)
+
+
 def test_per_element_symbols_json_shapes_and_zero_gradient():
     a, b = mx.sym.var('a'), mx.sym.var('b')
     with mx.name.NameManager():
@@ -120,6 +129,9 @@ def test_per_element_symbols_json_shapes_and_zero_gradient():
         ex.backward(nd.ones((2, 2)))
         assert ex.grad_dict['a'].asnumpy().tolist() == [0, 0]      # MXNet 1.9.1: zeros
         assert ex.grad_dict['b'].asnumpy().tolist() == [0, 0]
+    n = mx.sym.random.normal(mx.sym.var('m'), mx.sym.var('s'), shape=(2,))
+    assert json.loads(n.tojson())['nodes'][-1]['op'] == '_sample_normal'      # as MXNet
+    assert n.list_arguments() == ['m', 's']
     with pytest.raises(mx.base.MXNetError, match='all be Symbols or all numbers'):
         mx.sym.random.gamma(a, 1)
     node = json.loads(mx.sym.random.negative_binomial(2, 0.5, shape=(2,)).tojson())['nodes'][-1]
@@ -145,9 +157,13 @@ def test_multinomial():
     np.testing.assert_allclose(np.bincount(draws) / 30000, [0.2, 0.3, 0.5], atol=0.015)
     sym = mx.sym.random.multinomial(mx.sym.var('d'))     # mx.sym.random: get_prob=True
     assert json.loads(sym.tojson())['nodes'][-1]['attrs'] == {'dtype': 'int32', 'get_prob': 'True'}
-    assert sym.list_outputs() == ['_sample_multinomial0_output0', '_sample_multinomial0_output1'] \
-        or sym.list_outputs()[0].endswith('_output0')
-    assert mx.sym.sample_multinomial(mx.sym.var('d')).list_outputs()[0].endswith('_output')
+    with mx.name.NameManager():       # output names as MXNet 1.9.1 gives them
+        assert mx.sym.random.multinomial(mx.sym.var('d')).list_outputs() == [
+            '_sample_multinomial0_output0', '_sample_multinomial0_output1']
+        assert mx.sym.sample_multinomial(mx.sym.var('d')).list_outputs() == [
+            'sample_multinomial0_output']
+    assert sym.infer_shape(d=(2, 3))[1] == [(2,), (2,)]
+    assert sym.infer_type(d=np.float64)[1] == [np.int32, np.float64]
 
 
 @pytest.mark.parametrize('req', ['write', 'add'])
@@ -167,8 +183,8 @@ def test_multinomial_log_prob_gradient(req):
             want[i, idx[i, j]] += head[i, j] / p[i, idx[i, j]]
     want += 1 if req == 'add' else 0
     np.testing.assert_allclose(ex.grad_dict['d'].asnumpy(), want, rtol=1e-5)
-    # MXNet 1.9.1's values for samples [[2, 2, 2], [1, 0, 1]]: 6 / 0.7, 5 / 0.5, (4 + 6) / 0.5
-    assert np.allclose([6 / 0.7, 10, 20], [8.571428, 10.0, 20.0])
+    # (MXNet 1.9.1 gave exactly this rule: samples [[2, 2, 2], [1, 0, 1]] with this head
+    # gradient -> [[0, 0, 8.571428], [10, 20, 0]], i.e. 6 / 0.7, 5 / 0.5, (4 + 6) / 0.5)
     noprob = mx.sym.sample_multinomial(mx.sym.var('d')).simple_bind(mx.cpu(), d=(2, 3))
     noprob.arg_dict['d'][:] = 0.3
     noprob.forward(is_train=True)
@@ -237,6 +253,12 @@ def test_roi_pooling_edges_and_errors():
     got = nd.ROIPooling(x, nd.array([[0, .5, .5, 1.5, 1.5], [0, 2.5, 2.5, 2.5, 2.5]]),
                         pooled_size=(1, 1), spatial_scale=1)
     assert got.asnumpy().ravel().tolist() == [10, 15]
+    half = nd.ROIPooling(x.astype('float16'), nd.array([[0, 0, 0, 3, 3]], dtype='float16'),
+                         pooled_size=(2, 2), spatial_scale=1)
+    assert half.dtype == np.float16 and half.asnumpy().ravel().tolist() == [5, 7, 13, 15]
+    # spatial_scale 0 (accepted by MXNet 1.9.1): every region is the pixel (0, 0)
+    assert nd.ROIPooling(x, nd.array([[0, 1, 1, 3, 3]]), pooled_size=(1, 1),
+                         spatial_scale=0).asnumpy().ravel().tolist() == [0]
     # a batch index outside the batch gives zeros
     got = nd.ROIPooling(x, nd.array([[5, 0, 0, 3, 3], [-1, 0, 0, 3, 3]]), pooled_size=(1, 1),
                         spatial_scale=1)

@@ -52,12 +52,17 @@ def _per_element(function, sampler, params, shape, dtype, out, kwargs):
 
 
 def _scalar_sampler(op_name, params, shape, dtype, ctx, out, kwargs):
+    """Numbers as parameters: a ``_random_*`` operator, of shape (1,) unless ``shape`` or
+    ``out`` says otherwise (``out`` also gives the context and type)."""
     attrs = dict(params, **kwargs)
-    attrs['shape'] = (1 if shape is None else shape) if out is None else shape
+    if out is not None:
+        shape = out.shape if shape is None else shape
+        dtype = out.dtype if dtype is None else dtype
+        ctx = out.context
+    attrs['shape'] = 1 if shape is None else shape
     if dtype is not None:
-        attrs['dtype'] = dtype
-    if out is None:
-        attrs['ctx'] = str(ctx or current_context())
+        attrs['dtype'] = np.dtype(dtype).name
+    attrs['ctx'] = str(ctx or current_context())
     return _call_function(op_name, [], dict(attrs, out=out))
 
 
