@@ -11,9 +11,12 @@ import numpy as np
 from . import backend
 from .base import MXNetValueError
 from .context import Context
-from .ndarray.random import uniform, normal, randn, randint, shuffle
+from .ndarray.random import (uniform, normal, randn, randint, shuffle, exponential, gamma,
+                             poisson, negative_binomial, generalized_negative_binomial,
+                             multinomial)
 
-__all__ = ['seed', 'uniform', 'normal', 'randn', 'randint', 'shuffle']
+__all__ = ['seed', 'uniform', 'normal', 'randn', 'randint', 'shuffle', 'exponential', 'gamma',
+           'poisson', 'negative_binomial', 'generalized_negative_binomial', 'multinomial']
 
 
 def seed(seed_state, ctx='all'):

@@ -727,10 +727,25 @@ CONV_POOL_SYMBOLS = {
 def test_every_operator_has_a_consistency_case():
     from mxref.operator import registered_names, get as get_op
     covered = ({c.op for c in _ops.CASES} | set(LOSS_SYMBOLS) | set(SAMPLING_OPS)
+               | set(CPU_ONLY_SAMPLERS) | {'_shuffle'}
                | {name.split('-')[0] for name in CONV_POOL_SYMBOLS})
     canonical = {get_op(n).op_name for n in registered_names()}
     assert not sorted(canonical - covered)
-    assert CPU_ONLY_OPS <= {c.op for c in _ops.CASES}    # each refusal is tested below
+    assert ({get_op(n).op_name for n in CPU_ONLY_OPS}                 # each refusal is tested
+            <= {c.op for c in _ops.CASES} | set(CPU_ONLY_SAMPLERS))
+
+
+# CPU-only samplers and ROIPooling (tests/test_samplers.py): a GPU context is refused by name
+CPU_ONLY_SAMPLERS = {n for n in _ops.OTHER_TESTS if _ops.OTHER_TESTS[n] == 'test_samplers.py'
+                     and not mx.operator.get(n).gpu_kernel}
+
+
+@pytest.mark.parametrize('name', sorted(CPU_ONLY_SAMPLERS))
+def test_cpu_only_samplers_refuse_a_gpu_context_by_name(name):
+    op = mx.operator.get(name)({'pooled_size': '(1, 1)', 'spatial_scale': '1'}
+                               if name == 'ROIPooling' else {})
+    with pytest.raises(NotImplementedError, match="%s '.*': has no GPU kernel" % name):
+        op.to(mx.gpu(0))
 
 
 @pytest.mark.parametrize('case', [c for c in _ops.CASES if c.op in CPU_ONLY_OPS],

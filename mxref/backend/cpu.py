@@ -648,6 +648,12 @@ def random_randint(low, high, out):
     out[...] = _rng.integers(low, high, size=out.shape)
 
 
+def random_generator():
+    """The CPU's NumPy generator (restarted by :func:`seed`), for the samplers that run on the
+    CPU only (gamma, Poisson, ..., ``_sample_*``)."""
+    return _rng
+
+
 def random_shuffle_rows(x, out):
     """out = the rows of x in a random order."""
     out[...] = x[_rng.permutation(x.shape[0])]

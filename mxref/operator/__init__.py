@@ -5,6 +5,7 @@ from .params import Param, REQUIRED
 from . import elemwise, nn, loss, norm, reduce, shape, init, conv, sequence, sample
 from . import deconv, ordering
 from . import pad, rnn
+from . import roi
 
 __all__ = ['Operator', 'Param', 'REQUIRED', 'register', 'get', 'registered_names']
 

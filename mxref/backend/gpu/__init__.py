@@ -43,7 +43,8 @@ from .reduce import reduce, norm, argreduce, sum_to
 from .linalg import gemm
 from .softmax import softmax, softmax_backward, softmax_output_grad
 from .indexing import take, take_backward, pick, pick_backward, one_hot
-from .random import seed, random_uniform, random_normal, random_randint, random_shuffle_rows
+from .random import (seed, random_uniform, random_normal, random_randint, random_shuffle_rows,
+                     random_generator)
 from .optimizer import sgd_update, sgd_mom_update, adam_update
 from .conv import (conv2d_forward, conv2d_backward_data, conv2d_backward_weight,
                    conv2d_backward_bias, pool2d_forward, pool2d_backward)

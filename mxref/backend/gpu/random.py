@@ -19,6 +19,7 @@ from .elementwise import new_buffer
 from .sources import KERNEL_FILES
 
 __all__ = ['seed', 'random_uniform', 'random_normal', 'random_randint', 'random_shuffle_rows',
+           'random_generator',
            'philox_key']
 
 _streams = {}            # device id -> [key0, key1, next draw number]
@@ -75,6 +76,14 @@ def random_normal(loc, scale, out):
 def random_randint(low, high, out):
     """out = integers drawn uniformly from [low, high)."""
     _sample('random_randint', out, int(low), int(high))
+
+
+def random_generator():
+    """The CPU backend's NumPy generator has no GPU twin: the samplers that use it (gamma,
+    Poisson, ``_sample_*``, ...) are CPU-only operators, refused on a GPU context."""
+    from . import MissingKernelError
+    raise MissingKernelError("the GPU backend has no kernel for 'random_generator': the "
+                             'samplers drawn by NumPy run on mx.cpu() only')
 
 
 def random_shuffle_rows(x, out):
