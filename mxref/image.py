@@ -31,6 +31,7 @@ Where mxref differs from MXNet:
 import io
 import os
 import random as _random
+import re
 
 import numpy as np
 
@@ -77,8 +78,9 @@ def decode_numpy(buf, flag=1, to_rgb=True):
             img.draft('L', img.size)          # libjpeg's own luminance, as OpenCV asks for
         img.load()
     except Exception as err:              # pylint: disable=broad-except
+        reason = _without_object_reprs(str(err)) or type(err).__name__
         raise ImageDecodeError('imdecode: cannot decode the %d bytes as an image (%s)'
-                               % (len(buf), err)) from None
+                               % (len(buf), reason)) from None
     if img.mode.startswith('I;16') or img.mode == 'I':
         img = Image.fromarray((np.asarray(img).astype(np.int64) >> 8).astype(np.uint8), 'L')
     if flag == 0:
@@ -285,6 +287,16 @@ def _get_interp_method(interp, sizes=()):
     return interp
 
 
+def _without_object_reprs(text):
+    """``text`` without ``<... object at 0x...>`` reprs (they say nothing to a reader)."""
+    return re.sub(r'\s*<[^<>]* object at 0x[0-9a-fA-F]+>', '', text)
+
+
+def _check_not_empty(pixels, what):
+    if pixels.ndim < 2 or min(pixels.shape[:2]) < 1:
+        raise MXNetValueError('%s: the source image is empty, shape %s' % (what, pixels.shape))
+
+
 def imresize(src, w, h, interp=1):
     """Resize the ``(h, w, c)`` image ``src`` to width ``w`` and height ``h``.
 
@@ -295,6 +307,7 @@ def imresize(src, w, h, interp=1):
     if pixels.ndim != 3:
         raise MXNetValueError('imresize takes a (height, width, channels) image, got shape %s'
                               % (pixels.shape,))
+    _check_not_empty(pixels, 'imresize')
     w, h = int(w), int(h)
     if w < 1 or h < 1:
         raise MXNetValueError('imresize: the size must be positive, got %dx%d' % (w, h))
@@ -306,7 +319,9 @@ def resize_short(src, size, interp=2):
     """Resize ``src`` so that its shorter side is ``size``, keeping the aspect ratio (the
     longer side rounded down).  ``interp`` 9 picks area when shrinking, bicubic when
     enlarging; 10 a random method."""
-    h, w = _to_numpy(src).shape[:2]
+    pixels = _to_numpy(src)
+    _check_not_empty(pixels, 'resize_short')
+    h, w = pixels.shape[:2]
     if h > w:
         new_h, new_w = size * h // w, size
     else:
@@ -319,7 +334,12 @@ def resize_short(src, size, interp=2):
 # ----------------------------------------------------------------------------------------------
 def fixed_crop(src, x0, y0, w, h, size=None, interp=2):
     """The ``w`` x ``h`` region of ``src`` whose top-left corner is (``x0``, ``y0``), resized
-    to ``size`` = (width, height) when given and different."""
+    to ``size`` = (width, height) when given and different.  The region must lie inside the
+    image."""
+    height, width = _to_numpy(src).shape[:2]
+    if x0 < 0 or y0 < 0 or w < 1 or h < 1 or x0 + w > width or y0 + h > height:
+        raise MXNetValueError('fixed_crop: the region x0=%d y0=%d w=%d h=%d is not inside the '
+                              '%dx%d (width x height) image' % (x0, y0, w, h, width, height))
     out = src[y0:y0 + h, x0:x0 + w]
     if size is not None and (w, h) != tuple(size):
         out = imresize(out, size[0], size[1], interp=_get_interp_method(interp, (h, w, size[1],
@@ -348,6 +368,9 @@ def center_crop(src, size, interp=2):
     aspect ratio that fits, resized to ``size``.  Returns ``(out, (x0, y0, w, h))``."""
     h, w = _to_numpy(src).shape[:2]
     new_w, new_h = scale_down((w, h), size)
+    if new_w < 1 or new_h < 1:
+        raise MXNetValueError('%s: no region of the aspect ratio of size=%s fits in the %dx%d '
+                              '(width x height) image' % ('center_crop', tuple(size), w, h))
     x0 = int((w - new_w) / 2)
     y0 = int((h - new_h) / 2)
     out = fixed_crop(src, x0, y0, new_w, new_h, size, interp)
@@ -358,6 +381,9 @@ def random_crop(src, size, interp=2):
     """As :func:`center_crop`, at a random position (Python's ``random`` module, as MXNet)."""
     h, w = _to_numpy(src).shape[:2]
     new_w, new_h = scale_down((w, h), size)
+    if new_w < 1 or new_h < 1:
+        raise MXNetValueError('%s: no region of the aspect ratio of size=%s fits in the %dx%d '
+                              '(width x height) image' % ('random_crop', tuple(size), w, h))
     x0 = _random.randint(0, w - new_w)
     y0 = _random.randint(0, h - new_h)
     out = fixed_crop(src, x0, y0, new_w, new_h, size, interp)

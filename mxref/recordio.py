@@ -338,10 +338,10 @@ class MXIndexedRecordIO(MXRecordIO):
             raise MXNetKeyError('key %r is not in the index %s' % (idx, self.idx_path))
         offset = self.idx[idx]
         size = os.fstat(self._file.fileno()).st_size
-        if offset > size:
-            raise RecordIOFormatError('%s: the index gives key %r byte offset %d, past the end '
-                                      'of %s (%d bytes)' % (self.idx_path, idx, offset,
-                                                            self.uri, size))
+        if offset >= size:              # the index lists a record the file does not hold
+            raise RecordIOFormatError('%s: the index gives key %r byte offset %d, at or past '
+                                      'the end of %s (%d bytes)' % (self.idx_path, idx, offset,
+                                                                    self.uri, size))
         self._file.seek(offset)
 
     def tell(self):

@@ -189,3 +189,31 @@ def test_image_record_iter_augment_and_errors(tmp_path):
     with pytest.raises(ValueError, match='unsupported'):
         mx.io.ImageRecordIter(path_imgrec=path, data_shape=(3, 16, 16), batch_size=2,
                               max_rotate_angle=10)
+
+
+def test_degenerate_regions_and_images_are_clear_errors():
+    img = np.zeros((1, 10, 3), np.uint8)
+    with pytest.raises(mx.base.MXNetValueError, match='fixed_crop: the region x0=8 .* not inside'):
+        image.fixed_crop(img, 8, 0, 5, 1, size=(5, 1))       # used to return a 2-wide crop
+    with pytest.raises(mx.base.MXNetValueError, match='not inside'):
+        image.fixed_crop(img, -2, 0, 4, 1)                   # used to return an empty crop
+    with pytest.raises(mx.base.MXNetValueError, match='center_crop: no region'):
+        image.center_crop(img, (1, 200))
+    with pytest.raises(mx.base.MXNetValueError, match='imresize: the source image is empty'):
+        image.imresize(np.zeros((0, 5, 3), np.uint8), 3, 3)
+    with pytest.raises(mx.base.MXNetValueError, match='resize_short: the source image is empty'):
+        image.resize_short(np.zeros((0, 5, 3), np.uint8), 3)
+    assert image.fixed_crop(img, 2, 0, 5, 1).shape == (1, 5, 3)
+
+
+def test_image_record_iter_names_the_corrupt_record(tmp_path):
+    path = str(tmp_path / 'bad.rec')
+    writer = mx.recordio.MXRecordIO(path, 'w')
+    writer.write(mx.recordio.pack(mx.recordio.IRHeader(0, 1.0, 0, 0), _png(_images()[0])))
+    writer.write(mx.recordio.pack(mx.recordio.IRHeader(0, 2.0, 1, 0), b'notanimage'))
+    writer.close()
+    it = mx.io.ImageRecordIter(path_imgrec=path, data_shape=(3, 4, 4), batch_size=2)
+    with pytest.raises(image.ImageDecodeError) as err:
+        it.next()
+    message = str(err.value)
+    assert path in message and 'byte offset' in message and 'object at 0x' not in message

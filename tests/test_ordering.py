@@ -159,3 +159,10 @@ def test_a_gpu_context_is_refused_with_the_operator_name():
     for name in ('topk', 'sort', 'argsort'):
         with pytest.raises(NotImplementedError, match="%s '%s': has no GPU kernel" % (name, name)):
             get_op(name)().to(mx.gpu(0))
+
+
+def test_an_empty_ordering_axis_gives_empty_results():
+    # a zero-length line used to crash in NumPy's reshape (it cannot infer -1 next to a 0)
+    assert mx.nd.sort(mx.nd.zeros((3, 0))).shape == (3, 0)
+    assert mx.nd.argsort(mx.nd.zeros((0,))).shape == (0,)
+    assert mx.nd.topk(mx.nd.zeros((3, 0)), k=0).shape == (3, 0)

@@ -321,7 +321,7 @@ def test_corrupt_index_is_reported(tmp_path):
     with pytest.raises(mx.recordio.RecordIOFormatError, match='no RecordIO magic number at byte '
                                                               'offset 2'):
         reader.read_idx(7)
-    with pytest.raises(mx.recordio.RecordIOFormatError, match='byte offset 1000, past the end'):
+    with pytest.raises(mx.recordio.RecordIOFormatError, match='byte offset 1000, at or past the end'):
         reader.read_idx(8)
     assert reader.read_idx(3) == bytes.fromhex(load_json('indexed.json')['entries'][0][1])
     reader.close()
@@ -368,3 +368,18 @@ def test_pack_img_round_trip():
     assert np.abs(img.astype(int) - flat).max() <= 3                # JPEG, close
     _, img = mx.recordio.unpack_img(mx.recordio.pack((0, 1, 1, 0), b'not an image'))
     assert img is None                                              # as cv2.imdecode
+
+
+def test_index_pointing_past_the_records_is_an_error(tmp_path):
+    rec, idx = str(tmp_path / 'a.rec'), str(tmp_path / 'a.idx')
+    writer = recordio.MXIndexedRecordIO(idx, rec, 'w')
+    for key in range(3):
+        writer.write_idx(key, b'rec%d' % key)
+    writer.close()
+    with open(rec, 'r+b') as f:                      # keep the first two records only
+        f.truncate(24)
+    reader = recordio.MXIndexedRecordIO(idx, rec, 'r')
+    assert reader.read_idx(1) == b'rec1'
+    with pytest.raises(recordio.RecordIOFormatError, match='key 2 byte offset 24, at or past'):
+        reader.read_idx(2)
+    reader.close()

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import mxref as mx
+from mxref.base import MXNetValueError
 from mxref.test_utils import check_numeric_gradient
 
 nd = mx.nd
@@ -295,3 +296,12 @@ def test_roi_pooling_numeric_gradient():
                             spatial_scale=1)
     check_numeric_gradient(sym, {'data': data, 'rois': rois}, grad_nodes=['data'],
                            dtype=np.float64, rtol=1e-4, atol=1e-6)
+
+
+def test_multinomial_needs_a_category_and_roi_pooling_finite_rois():
+    with pytest.raises(MXNetValueError, match='at least one category on its last axis'):
+        mx.nd.random.multinomial(mx.nd.zeros((2, 0)))
+    with pytest.raises(MXNetValueError, match='rois must be finite, got .*nan.* in row 1'):
+        mx.nd.ROIPooling(mx.nd.ones((1, 1, 4, 4)),
+                         mx.nd.array([[0, 0, 0, 3, 3], [0, np.nan, 0, 3, 3]]),
+                         pooled_size=(2, 2), spatial_scale=1.0)

@@ -5,7 +5,7 @@ import numpy as np
 
 from ..base import MXNetValueError
 from ..ndarray import array
-from ..recordio import MXRecordIO, unpack
+from ..recordio import MXRecordIO, RecordIOFormatError, unpack
 from .base import DataBatch, DataDesc, DataIter
 
 __all__ = ['ImageRecordIter']
@@ -89,8 +89,10 @@ class ImageRecordIter(DataIter):
         self._record = MXRecordIO(self.path_imgrec, 'r')
         self._offsets = self._part_offsets(int(num_parts), int(part_index))
         if len(self._offsets) < self.batch_size and self.round_batch:
+            where = self.path_imgrec if int(num_parts) == 1 else 'part %d of %d of %s' % (
+                int(part_index), int(num_parts), self.path_imgrec)
             raise MXNetValueError('ImageRecordIter: %s holds %d images, fewer than batch_size %d'
-                                  % (self.path_imgrec, len(self._offsets), self.batch_size))
+                                  % (where, len(self._offsets), self.batch_size))
         label_shape = (self.batch_size,) if self.label_width == 1 else (self.batch_size,
                                                                         self.label_width)
         self.provide_data = [DataDesc(data_name, (self.batch_size,) + data_shape, np.float32)]
@@ -128,10 +130,15 @@ class ImageRecordIter(DataIter):
     def _load(self, position):
         """The preprocessed image (CHW float32), labels and id of the record at ``position``."""
         from .. import image
-        self._record._file.seek(self._offsets[self._order[position]])
-        header, payload = unpack(self._record.read())
+        offset = self._offsets[self._order[position]]
+        self._record._file.seek(offset)
         channels, height, width = self.data_shape
-        pixels = image.decode_numpy(payload, flag=1 if channels == 3 else 0)
+        try:
+            header, payload = unpack(self._record.read())
+            pixels = image.decode_numpy(payload, flag=1 if channels == 3 else 0)
+        except (RecordIOFormatError, image.ImageDecodeError) as err:
+            raise type(err)('ImageRecordIter: %s: the record at byte offset %d: %s'
+                            % (self.path_imgrec, offset, err)) from None
         if self.resize > 0:
             h, w = pixels.shape[:2]
             new_h, new_w = ((self.resize * h // w, self.resize) if h > w

@@ -232,7 +232,8 @@ class _Ordering(Operator):
         if axis is None:
             return x.reshape(1, -1), None
         moved = np.moveaxis(x, axis, -1)
-        return np.ascontiguousarray(moved).reshape(-1, x.shape[axis]), moved.shape[:-1]
+        lines = int(np.prod(moved.shape[:-1]))   # not -1: NumPy cannot infer it next to a 0
+        return np.ascontiguousarray(moved).reshape(lines, x.shape[axis]), moved.shape[:-1]
 
     def _back(self, lines, moved_shape, axis):
         """Lines (m, k) back to the output layout."""

@@ -75,6 +75,9 @@ class ROIPooling(Operator):
         out = np.zeros((len(rois), c, ph, pw), dtype=data.dtype)
         where = np.full(out.shape, -1, dtype=np.int64)
         scale = rois.dtype.type(self.spatial_scale)
+        if not np.isfinite(rois).all():
+            row = int(np.argwhere(~np.isfinite(rois))[0][0])
+            self.fail('rois must be finite, got %s in row %d' % (rois[row].tolist(), row))
         for r, roi in enumerate(rois):
             b = int(roi[0])
             if not 0 <= b < n:

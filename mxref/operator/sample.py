@@ -514,6 +514,9 @@ class SampleMultinomial(Operator):
             return list(in_shapes), [None] * n_out, []
         if len(data) < 1:
             self.fail('data must have at least 1 dimension, got shape %s' % shape_str(data))
+        if data[-1] == 0:
+            self.fail('data must have at least one category on its last axis, got shape %s'
+                      % shape_str(data))
         out = tuple(data[:-1]) + tuple(self.shape)
         return [tuple(data)], [out or (1,)] * n_out, []
 
