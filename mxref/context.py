@@ -40,7 +40,6 @@ class Context:
             raise MXNetValueError("Context: device_id must be >= 0, got %r" % (device_id,))
         self.device_type = device_type
         self.device_id = int(device_id)
-        self._old = []
 
     @property
     def device_typeid(self):
@@ -63,12 +62,15 @@ class Context:
     __str__ = __repr__
 
     def __enter__(self):
-        self._old.append(current_context())
+        # the contexts to go back to are kept per thread: one Context object may be entered
+        # by several threads at once (a cached operator's, say)
+        stack = Context._default.__dict__.setdefault('stack', [])
+        stack.append(current_context())
         Context._default.value = self
         return self
 
     def __exit__(self, *exc):
-        Context._default.value = self._old.pop()
+        Context._default.value = Context._default.stack.pop()
 
     def empty_cache(self):
         """Release cached device memory (a no-op on the CPU)."""

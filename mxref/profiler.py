@@ -54,7 +54,6 @@ exp                     1 ...
 """
 import json
 import os
-import tempfile
 import threading
 import itertools
 import time
@@ -290,7 +289,7 @@ def dump(finished=True, profile_process='worker'):
     if not isinstance(finished, bool):
         raise MXNetTypeError('dump: finished must be True or False, got %r' % (finished,))
     _check_process('dump', profile_process)
-    if not (_P.configured and _P.has_run):
+    if not _P.has_run:                   # set_config is optional, as in MXNet: profile.json
         raise MXNetError("dump: the profiler hasn't been run; configure it with "
                          "mx.profiler.set_config(...) and start it with "
                          "mx.profiler.set_state('run') first")
@@ -305,19 +304,9 @@ def dump(finished=True, profile_process='worker'):
 
 
 def _write_trace():
+    from .ndarray.serialization import atomic_write     # here: ndarray imports this module
     _P.last_dump = time.perf_counter()
-    path = os.path.abspath(_P.config['filename'])
-    text = json.dumps(_trace(), indent=1)
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + '.', suffix='.tmp',
-                               dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, 'w') as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(os.path.abspath(_P.config['filename']), json.dumps(_trace(), indent=1))
 
 
 def _trace():

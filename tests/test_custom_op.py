@@ -13,6 +13,16 @@ import pytest
 
 import mxref as mx
 from mxref.base import MXNetError
+from mxref.operator import custom
+
+
+@pytest.fixture(autouse=True)
+def isolated_registry(monkeypatch):
+    """Registrations made by a test end with it (they and the ops cached for them)."""
+    monkeypatch.setattr(custom, '_PROPS', dict(custom._PROPS))
+    yield
+    for op_type in set(custom._PROPS):
+        custom._forget_cached_ops(op_type)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -455,3 +465,41 @@ def test_custom_softmax_trains_on_the_emulated_gpu(monkeypatch):
     np.testing.assert_allclose(w, w_cpu, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(b, b_cpu, rtol=1e-5, atol=1e-6)
     assert score == score_cpu
+
+
+def test_registering_again_reaches_imperative_calls():
+    def scaled(factor):
+        class Scale(mx.operator.CustomOp):
+            def forward(self, is_train, req, in_data, out_data, aux):
+                self.assign(out_data[0], req[0], in_data[0] * factor)
+
+        class ScaleProp(mx.operator.CustomOpProp):
+            def create_operator(self, ctx, shapes, dtypes):
+                return Scale()
+        return ScaleProp
+
+    x = mx.nd.ones((2,))
+    mx.operator.register('test_rescale')(scaled(1))
+    assert mx.nd.Custom(x, op_type='test_rescale').asnumpy().tolist() == [1, 1]
+    mx.operator.register('test_rescale')(scaled(10))       # the cached op must not be reused
+    assert mx.nd.Custom(x, op_type='test_rescale').asnumpy().tolist() == [10, 10]
+
+
+def test_context_stack_is_per_thread():
+    import threading
+    import time
+    shared = mx.cpu(3)                         # one Context object entered by two threads
+    seen = {}
+
+    def work(own, key):
+        with own:
+            with shared:
+                time.sleep(0.05)
+            seen[key] = mx.current_context()
+
+    threads = [threading.Thread(target=work, args=(mx.cpu(i), i)) for i in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == {1: mx.cpu(1), 2: mx.cpu(2)}

@@ -408,3 +408,28 @@ def test_profiling_tutorial(data_dir):
     assert rows['Convolution'][0] == rows['_backward_Convolution'][0] == 40
     assert rows['Activation'][0] == 60 and rows['SoftmaxOutput'][0] == 20
     assert "'name': 'Convolution', 'cat': 'operator', 'ph': 'B'" in result.stdout
+
+
+def test_dump_after_a_run_without_set_config(tmp_path, monkeypatch):
+    # MXNet writes profile.json when the profiler ran, configured or not
+    monkeypatch.chdir(tmp_path)
+    old_umask = os.umask(0o022)
+    try:
+        profiler.set_state('run')
+        mx.nd.exp(mx.nd.ones((2,))).asnumpy()
+        profiler.set_state('stop')
+        profiler.dump()
+    finally:
+        os.umask(old_umask)
+    path = tmp_path / 'profile.json'
+    assert 'traceEvents' in json.loads(path.read_text())
+    assert path.stat().st_mode & 0o777 == 0o644          # an ordinary file, not mkstemp's 0600
+
+
+def test_dump_into_a_missing_folder_is_a_clear_error(tmp_path):
+    target = str(tmp_path / 'missing' / 'p.json')
+    profiler.set_config(filename=target)
+    profiler.set_state('run')
+    mx.nd.exp(mx.nd.ones((2,))).asnumpy()
+    with pytest.raises(MXNetError, match="cannot write '%s'" % target):
+        profiler.dump()

@@ -198,8 +198,18 @@ def register(reg_name):
             logging.warning('New registration is overriding existing custom operator %s',
                             reg_name)
         _PROPS[reg_name] = prop_cls
+        _forget_cached_ops(reg_name)        # imperative calls must see the new prop
         return prop_cls
     return do_register
+
+
+def _forget_cached_ops(op_type):
+    """Drop the ``Custom`` instances ``mx.nd.Custom`` cached for ``op_type``: they hold a prop
+    made from the registration they were built with."""
+    from ..ndarray import ndarray as _nd
+    for key, op in list(_nd._OP_CACHE.items()):
+        if isinstance(op, Custom) and op.op_type == op_type:
+            del _nd._OP_CACHE[key]
 
 
 def registered_op_types():
