@@ -95,6 +95,38 @@ def _setup_kernel_window(op, non_negative=('pad',)):
     return dims
 
 
+def _infer_window_params(op, shapes, partial, weight_shape):
+    """The start of Convolution's and Deconvolution's shape inference, on ``shapes`` (the
+    inputs' shapes, data known): check the data's rank and its channels against
+    ``num_group``, then set the weight's shape to ``weight_shape(channels)`` and the bias's to
+    ``(num_filter,)``.  Returns ``known(size)``: whether a size is known (with ``partial``, 0
+    means unknown)."""
+    data = shapes[0]
+    dims = len(op.kernel)
+    if len(data) != dims + 2:
+        op.fail('data must be %s (%d dimensions) for kernel=%s, got shape %s'
+                % (_CHANNEL_FIRST[dims], dims + 2, op.kernel, shape_str(data)))
+    known = lambda size: size != 0 or not partial        # with partial, 0 is unknown
+    channels = data[1]
+    if known(channels) and channels % op.num_group:
+        op.fail('data has %d channels, which num_group=%d does not divide'
+                % (channels, op.num_group))
+    if partial:
+        op.merge_shape(shapes, 1, weight_shape(channels))
+    else:
+        op.assign_shape(shapes, 1, weight_shape(channels))
+    if not op.no_bias:
+        op.merge_shape(shapes, 2, (op.num_filter,))
+    return known
+
+
+def _infer_float_type(op, in_types):
+    """The operator's default type inference, with a floating-point output required."""
+    in_types, out_types, aux = Operator.infer_type(op, in_types)
+    _check_float(op, out_types[0])
+    return in_types, out_types, aux
+
+
 @register
 class Convolution(Operator):
     """Convolution over the trailing 1 or 2 axes of NCW / NCHW data.
@@ -144,24 +176,11 @@ class Convolution(Operator):
         data = shapes[0]
         if data is None:                # as in MXNet, the weight alone does not give the data
             return shapes, [None], []
-        dims = len(self.kernel)
-        if len(data) != dims + 2:
-            self.fail('data must be %s (%d dimensions) for kernel=%s, got shape %s'
-                      % (_CHANNEL_FIRST[dims], dims + 2, self.kernel, shape_str(data)))
-        known = lambda size: size != 0 or not partial        # with partial, 0 is unknown
-        channels = data[1]
-        if known(channels) and channels % self.num_group:
-            self.fail('data has %d channels, which num_group=%d does not divide'
-                      % (channels, self.num_group))
-        weight = (self.num_filter, channels // self.num_group) + self.kernel
-        if partial:
-            self.merge_shape(shapes, 1, weight)
-        else:
-            self.assign_shape(shapes, 1, weight)
-        if not self.no_bias:
-            self.merge_shape(shapes, 2, (self.num_filter,))
+        known = _infer_window_params(
+            self, shapes, partial,
+            lambda channels: (self.num_filter, channels // self.num_group) + self.kernel)
         out = []
-        for axis in range(dims):
+        for axis in range(len(self.kernel)):
             size = data[2 + axis]
             if not known(size):
                 out.append(0)
@@ -189,9 +208,7 @@ class Convolution(Operator):
         return [merge_shapes(data, tuple(deduced), self, 'data')] + list(in_values[1:])
 
     def infer_type(self, in_types):
-        in_types, out_types, aux = super().infer_type(in_types)
-        _check_float(self, out_types[0])
-        return in_types, out_types, aux
+        return _infer_float_type(self, in_types)
 
     def _geometry(self):
         return (_as_2d(self.stride, 1), _as_2d(self.pad, 0), _as_2d(self.dilate, 1))

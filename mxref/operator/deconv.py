@@ -9,8 +9,8 @@ import numpy as np
 
 from ..base import MXNetTypeError
 from .base import Operator, register, shape_str
-from .conv import (_as_2d, _view_2d, _check_float, _setup_kernel_window, _CHANNEL_FIRST,
-                   _LAYOUTS)
+from .conv import (_as_2d, _view_2d, _check_float, _infer_float_type,
+                   _infer_window_params, _setup_kernel_window, _LAYOUTS)
 from .params import Param
 
 __all__ = ['Deconvolution', 'UpSampling', 'deconv_output_size', 'deconv_target_padding']
@@ -147,22 +147,9 @@ class Deconvolution(Operator):
         data = shapes[0]
         if data is None:                # as in MXNet, the weight alone does not give the data
             return shapes, [None], []
-        dims = len(self.kernel)
-        if len(data) != dims + 2:
-            self.fail('data must be %s (%d dimensions) for kernel=%s, got shape %s'
-                      % (_CHANNEL_FIRST[dims], dims + 2, self.kernel, shape_str(data)))
-        known = lambda size: size != 0 or not partial        # with partial, 0 is unknown
-        channels = data[1]
-        if known(channels) and channels % self.num_group:
-            self.fail('data has %d channels, which num_group=%d does not divide'
-                      % (channels, self.num_group))
-        weight = (channels, self.num_filter // self.num_group) + self.kernel
-        if partial:
-            self.merge_shape(shapes, 1, weight)
-        else:
-            self.assign_shape(shapes, 1, weight)
-        if not self.no_bias:
-            self.merge_shape(shapes, 2, (self.num_filter,))
+        known = _infer_window_params(
+            self, shapes, partial,
+            lambda channels: (channels, self.num_filter // self.num_group) + self.kernel)
         spatial = [size if known(size) else 0 for size in data[2:]]
         pad, adj = self._padding(spatial)
         out = []
@@ -180,9 +167,7 @@ class Deconvolution(Operator):
         return shapes, [(data[0], self.num_filter) + tuple(out)], []
 
     def infer_type(self, in_types):
-        in_types, out_types, aux = super().infer_type(in_types)
-        _check_float(self, out_types[0])
-        return in_types, out_types, aux
+        return _infer_float_type(self, in_types)
 
     def _geometry(self, x):
         """(stride, pad, dilate) as pairs for the data buffer ``x``."""
