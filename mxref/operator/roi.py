@@ -1,15 +1,15 @@
 """``ROIPooling``: max pooling of regions of interest (Fast R-CNN), CPU only."""
 import numpy as np
 
+from ..backend.exprs import FUNCTIONS
 from .base import Operator, register, shape_str
 from .params import Param
 
 __all__ = ['ROIPooling']
 
 
-def _round_half_away(x):
-    """C's ``round``: halves go away from zero (NumPy's ``round`` goes to even)."""
-    return np.sign(x) * np.floor(np.abs(x) + 0.5)
+# C's ``round``, halves away from zero (NumPy's ``round`` goes to even): the backends' own
+_round_half_away = FUNCTIONS['round']
 
 
 @register
